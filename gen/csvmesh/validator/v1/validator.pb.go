@@ -46,6 +46,9 @@ type ValidateRequest struct {
 	NormalizedOutput *v1.ObjectRef `protobuf:"bytes,9,opt,name=normalized_output,json=normalizedOutput,proto3" json:"normalized_output,omitempty"`
 	// Where to write the rejected rows as CSV with their location and reason.
 	RejectsOutput *v1.ObjectRef `protobuf:"bytes,10,opt,name=rejects_output,json=rejectsOutput,proto3" json:"rejects_output,omitempty"`
+	// The logical record number of the range's first record, 1-based (the
+	// header is record 1); 0 means 1, or 2 when the range has no header.
+	FirstRecord   int64 `protobuf:"varint,11,opt,name=first_record,json=firstRecord,proto3" json:"first_record,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -148,6 +151,13 @@ func (x *ValidateRequest) GetRejectsOutput() *v1.ObjectRef {
 		return x.RejectsOutput
 	}
 	return nil
+}
+
+func (x *ValidateRequest) GetFirstRecord() int64 {
+	if x != nil {
+		return x.FirstRecord
+	}
+	return 0
 }
 
 // ValidateResponse is one event of a validation stream.
@@ -468,7 +478,7 @@ var File_csvmesh_validator_v1_validator_proto protoreflect.FileDescriptor
 
 const file_csvmesh_validator_v1_validator_proto_rawDesc = "" +
 	"\n" +
-	"$csvmesh/validator/v1/validator.proto\x12\x14csvmesh.validator.v1\x1a\x1ccsvmesh/type/v1/schema.proto\"\xdb\x03\n" +
+	"$csvmesh/validator/v1/validator.proto\x12\x14csvmesh.validator.v1\x1a\x1ccsvmesh/type/v1/schema.proto\"\xfe\x03\n" +
 	"\x0fValidateRequest\x12\x10\n" +
 	"\x03job\x18\x01 \x01(\tR\x03job\x122\n" +
 	"\x06source\x18\x02 \x01(\v2\x1a.csvmesh.type.v1.ObjectRefR\x06source\x120\n" +
@@ -481,7 +491,8 @@ const file_csvmesh_validator_v1_validator_proto_rawDesc = "" +
 	"\x06schema\x18\b \x01(\v2\x17.csvmesh.type.v1.SchemaR\x06schema\x12G\n" +
 	"\x11normalized_output\x18\t \x01(\v2\x1a.csvmesh.type.v1.ObjectRefR\x10normalizedOutput\x12A\n" +
 	"\x0erejects_output\x18\n" +
-	" \x01(\v2\x1a.csvmesh.type.v1.ObjectRefR\rrejectsOutput\"\xeb\x01\n" +
+	" \x01(\v2\x1a.csvmesh.type.v1.ObjectRefR\rrejectsOutput\x12!\n" +
+	"\ffirst_record\x18\v \x01(\x03R\vfirstRecord\"\xeb\x01\n" +
 	"\x10ValidateResponse\x12F\n" +
 	"\bprogress\x18\x01 \x01(\v2(.csvmesh.validator.v1.ValidationProgressH\x00R\bprogress\x12D\n" +
 	"\n" +
