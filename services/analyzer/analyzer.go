@@ -1,0 +1,444 @@
+// Package analyzer computes per-column statistics of normalized CSV, with the
+// semantics of pandas `DataFrame.describe(include="all")`, and serves them
+// over gRPC as csvmesh.analyzer.v1.AnalyzerService.
+//
+// The engine (Analyze, AnalyzePartial) reads the normalized CSV the validator
+// writes: a header row, comma-delimited, LF line endings, RFC 4180 minimal
+// quoting, UTF-8, and missing values written as empty fields. Column types
+// come from the schema:
+//
+//   - INTEGER and NUMBER columns get count, mean, std (ddof=1), min, max and
+//     the requested quantiles, interpolated linearly exactly as numpy and
+//     pandas do;
+//   - STRING, BOOLEAN, DATE and DATETIME columns get count, unique, top and
+//     freq, computed on the text of the values.
+//
+// Results are exact at any file size within a memory budget: the values
+// quantiles need and the distinct values of text columns stay in memory while
+// they fit, then go to sorted runs in temporary files that are k-way merged
+// at the end. Statistics of consecutive row ranges merge (Partial.Merge) into
+// those of the whole.
+package analyzer
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	typev1 "github.com/csvmesh/csvmesh/gen/csvmesh/type/v1"
+)
+
+// DefaultMemoryBudget is the memory budget of one analysis when
+// Config.MemoryBudget is zero: 256 MiB.
+const DefaultMemoryBudget int64 = 256 << 20
+
+// maxMemoryBudget caps Config.MemoryBudget at 64 GiB, which also keeps the
+// distinct values of one column in memory well below 2^32.
+const maxMemoryBudget int64 = 64 << 30
+
+// progressEvery is how many rows the engine reads between calls of the
+// progress function and checks of the context.
+const progressEvery = 1024
+
+// defaultQuantiles are the quantiles pandas describe() reports.
+var defaultQuantiles = []float64{0.25, 0.5, 0.75}
+
+var (
+	// ErrInvalidSchema is returned for a schema without fields or with a
+	// field whose type is unspecified or unknown.
+	ErrInvalidSchema = errors.New("analyzer: invalid schema")
+	// ErrInvalidQuantile is returned for a quantile that is NaN, outside
+	// [0, 1], or given twice.
+	ErrInvalidQuantile = errors.New("analyzer: invalid quantile")
+	// ErrHeaderMismatch is returned when the header row does not name the
+	// schema's fields in order.
+	ErrHeaderMismatch = errors.New("analyzer: header does not match the schema")
+	// ErrMalformedInput is returned when the input is not normalized CSV of
+	// the schema: a CSV syntax error, a row with the wrong number of fields,
+	// or a value that does not parse as its column's type.
+	ErrMalformedInput = errors.New("analyzer: malformed input")
+	// ErrIncompatiblePartials is returned by Partial.Merge for partials of
+	// different schemas.
+	ErrIncompatiblePartials = errors.New("analyzer: partials have different schemas")
+)
+
+// Config bounds one analysis. The zero value uses the defaults.
+type Config struct {
+	// MemoryBudget is the approximate number of bytes the accumulators of
+	// all columns may hold in memory before they spill to temporary files;
+	// 0 means DefaultMemoryBudget, and more than 64 GiB counts as 64 GiB.
+	// It covers what grows with the input: the kept numeric values and the
+	// distinct text values with their counts. Accounting is approximate
+	// (per-value overheads are estimated, and a growing slice may briefly
+	// exceed it by its growth step). On top of it come the parser's buffer
+	// (one record, see MaxRecordBytes) and, while spill files are merged, up
+	// to 64 file buffers of 32 KiB.
+	MemoryBudget int64
+	// TempDir is the directory spill files are created in; "" means
+	// os.TempDir(). Each analysis creates its own subdirectory on its first
+	// spill and removes it when it ends.
+	TempDir string
+	// MaxRecordBytes bounds the size of one CSV record (and so of one field)
+	// the parser buffers; 0 means csvparse.DefaultMaxRecordBytes (4 MiB)
+	// per record and csvparse.DefaultMaxFieldBytes (1 MiB) per field. A
+	// longer record fails the analysis with ErrMalformedInput.
+	MaxRecordBytes int
+
+	// fanIn overrides defaultFanIn in tests.
+	fanIn int
+}
+
+func (c Config) budget() int64 {
+	if c.MemoryBudget <= 0 {
+		return DefaultMemoryBudget
+	}
+	return min(c.MemoryBudget, maxMemoryBudget)
+}
+
+// ProgressFunc receives how many bytes of the input the parser has consumed
+// and how many data rows it has read. The engine calls it every 1024 rows
+// and once at the end of the input, from the goroutine running the analysis.
+type ProgressFunc func(bytesRead, rowsRead int64)
+
+// Analyze computes the report of the normalized CSV read from r. When
+// hasHeader is true the first row is a header that must name the schema's
+// fields in order; otherwise every row is data (a later shard of a file).
+// quantiles are reported, in ascending order, for numeric columns; empty
+// means 0.25, 0.5 and 0.75. progress may be nil.
+//
+// Analyze stops with ctx.Err() when ctx is done, and removes every temporary
+// file it created before it returns.
+func Analyze(ctx context.Context, r io.Reader, schema *typev1.Schema, hasHeader bool, quantiles []float64, cfg Config, progress ProgressFunc) (*typev1.Report, error) {
+	qs, err := NormalizeQuantiles(quantiles)
+	if err != nil {
+		return nil, err
+	}
+	p, err := AnalyzePartial(ctx, r, schema, hasHeader, cfg, progress)
+	if err != nil {
+		return nil, err
+	}
+	defer p.Close()
+	return p.Report(ctx, qs)
+}
+
+// NormalizeQuantiles checks quantiles and returns them sorted ascending, as
+// pandas reports them; empty means 0.25, 0.5 and 0.75. Each must be in
+// [0, 1] and appear once, otherwise the error wraps ErrInvalidQuantile and
+// names the offending index.
+func NormalizeQuantiles(quantiles []float64) ([]float64, error) {
+	if len(quantiles) == 0 {
+		return slices.Clone(defaultQuantiles), nil
+	}
+	seen := make(map[float64]int, len(quantiles))
+	for i, q := range quantiles {
+		if math.IsNaN(q) || q < 0 || q > 1 {
+			return nil, fmt.Errorf("%w: quantiles[%d] = %v is not in [0, 1]", ErrInvalidQuantile, i, q)
+		}
+		if j, ok := seen[q]; ok {
+			return nil, fmt.Errorf("%w: quantiles[%d] = %v repeats quantiles[%d]", ErrInvalidQuantile, i, q, j)
+		}
+		seen[q] = i
+	}
+	qs := slices.Clone(quantiles)
+	slices.Sort(qs)
+	return qs, nil
+}
+
+// CheckSchema reports whether schema can drive an analysis: it must have at
+// least one field, and every field a known type other than unspecified. The
+// error wraps ErrInvalidSchema.
+func CheckSchema(schema *typev1.Schema) error {
+	if len(schema.GetFields()) == 0 {
+		return fmt.Errorf("%w: no fields", ErrInvalidSchema)
+	}
+	for i, f := range schema.GetFields() {
+		switch f.GetType() {
+		case typev1.FieldType_FIELD_TYPE_STRING, typev1.FieldType_FIELD_TYPE_INTEGER,
+			typev1.FieldType_FIELD_TYPE_NUMBER, typev1.FieldType_FIELD_TYPE_BOOLEAN,
+			typev1.FieldType_FIELD_TYPE_DATE, typev1.FieldType_FIELD_TYPE_DATETIME:
+		default:
+			return fmt.Errorf("%w: fields[%d] (%q) has type %v", ErrInvalidSchema, i, f.GetName(), f.GetType())
+		}
+	}
+	return nil
+}
+
+// Partial holds the mergeable statistics of consecutive rows of a file. Get
+// one from AnalyzePartial, combine partials of consecutive ranges with Merge,
+// compute the figures with Report and always Close it. A Partial is not safe
+// for concurrent use.
+type Partial struct {
+	cols  []column
+	rows  int64
+	mem   int64 // bytes held by the accumulators
+	limit int64
+	fanIn int
+	tmp   tempFiles
+
+	maxRecordBytes int
+}
+
+// column is the accumulator of one column.
+type column struct {
+	name  string
+	typ   typev1.FieldType
+	count int64
+	nulls int64
+	num   *numericCol // INTEGER, NUMBER
+	cat   *catCol     // the other types
+}
+
+func (c *column) mem() int64 {
+	if c.num != nil {
+		return c.num.mem()
+	}
+	return c.cat.mem()
+}
+
+func (c *column) spill(ctx context.Context, t *tempFiles, fanIn int) (int64, error) {
+	if c.num != nil {
+		return c.num.spill(ctx, t, fanIn)
+	}
+	return c.cat.spill(ctx, t, fanIn)
+}
+
+func newPartial(schema *typev1.Schema, cfg Config) (*Partial, error) {
+	if err := CheckSchema(schema); err != nil {
+		return nil, err
+	}
+	p := &Partial{
+		limit: cfg.budget(),
+		fanIn: cmp.Or(cfg.fanIn, defaultFanIn),
+		tmp:   tempFiles{parent: cmp.Or(cfg.TempDir, os.TempDir())},
+
+		maxRecordBytes: cfg.MaxRecordBytes,
+	}
+	p.fanIn = max(p.fanIn, 2)
+	for _, f := range schema.GetFields() {
+		c := column{name: f.GetName(), typ: f.GetType()}
+		if isNumeric(f.GetType()) {
+			c.num = &numericCol{}
+		} else {
+			c.cat = &catCol{last: -1}
+		}
+		p.cols = append(p.cols, c)
+	}
+	return p, nil
+}
+
+func isNumeric(t typev1.FieldType) bool {
+	return t == typev1.FieldType_FIELD_TYPE_INTEGER || t == typev1.FieldType_FIELD_TYPE_NUMBER
+}
+
+// AnalyzePartial reads the normalized CSV from r, as Analyze does, and
+// returns its statistics in mergeable form. The caller must Close the
+// result. On error nothing is left on disk.
+func AnalyzePartial(ctx context.Context, r io.Reader, schema *typev1.Schema, hasHeader bool, cfg Config, progress ProgressFunc) (*Partial, error) {
+	p, err := newPartial(schema, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.scan(ctx, r, hasHeader, progress); err != nil {
+		p.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// Rows returns the number of data rows the partial covers.
+func (p *Partial) Rows() int64 { return p.rows }
+
+// scan reads every record of r into the accumulators.
+func (p *Partial) scan(ctx context.Context, r io.Reader, hasHeader bool, progress ProgressFunc) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	rr := newRecordReader(r, len(p.cols), p.maxRecordBytes)
+	record := int64(0) // 1-based number of the record being read
+	for {
+		rec, err := rr.Read()
+		if err == io.EOF {
+			break
+		}
+		record++
+		if err != nil {
+			if errors.Is(err, ErrMalformedInput) {
+				return err
+			}
+			return fmt.Errorf("read input: %w", err)
+		}
+		if len(rec) != len(p.cols) {
+			return fmt.Errorf("%w: record %d has %d fields, the schema has %d", ErrMalformedInput, record, len(rec), len(p.cols))
+		}
+		if hasHeader && record == 1 {
+			if err := p.checkHeader(rec); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := p.add(rec); err != nil {
+			return fmt.Errorf("%w: record %d: %w", ErrMalformedInput, record, err)
+		}
+		if p.mem > p.limit {
+			if err := p.spill(ctx); err != nil {
+				return err
+			}
+		}
+		if p.rows%progressEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if progress != nil {
+				progress(rr.InputOffset(), p.rows)
+			}
+		}
+	}
+	if hasHeader && record == 0 {
+		return fmt.Errorf("%w: no header row", ErrHeaderMismatch)
+	}
+	if progress != nil {
+		progress(rr.InputOffset(), p.rows)
+	}
+	return ctx.Err()
+}
+
+func (p *Partial) checkHeader(rec []string) error {
+	for i, name := range rec {
+		if i == 0 {
+			name = strings.TrimPrefix(name, "\ufeff")
+		}
+		if name != p.cols[i].name {
+			return fmt.Errorf("%w: column %d is %q, the schema has %q", ErrHeaderMismatch, i+1, name, p.cols[i].name)
+		}
+	}
+	return nil
+}
+
+// add folds one data record into the accumulators.
+func (p *Partial) add(rec []string) error {
+	row := p.rows
+	for i, v := range rec {
+		c := &p.cols[i]
+		if v == "" {
+			c.nulls++
+			continue
+		}
+		switch c.typ {
+		case typev1.FieldType_FIELD_TYPE_INTEGER:
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return fmt.Errorf("column %d (%q): %q is not an integer", i+1, c.name, v)
+			}
+			p.mem += c.num.add(float64(n))
+		case typev1.FieldType_FIELD_TYPE_NUMBER:
+			x, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return fmt.Errorf("column %d (%q): %q is not a number", i+1, c.name, v)
+			}
+			if math.IsNaN(x) {
+				// pandas counts NaN as missing.
+				c.nulls++
+				continue
+			}
+			p.mem += c.num.add(x)
+		default:
+			p.mem += c.cat.add(v, row)
+		}
+		c.count++
+	}
+	p.rows++
+	return nil
+}
+
+// spill moves the biggest in-memory accumulators to disk until at most half
+// the budget is in use, so that spills are few and runs long.
+func (p *Partial) spill(ctx context.Context) error {
+	order := make([]int, len(p.cols))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(p.cols[b].mem(), p.cols[a].mem()) })
+	for _, i := range order {
+		if p.mem <= p.limit/2 {
+			break
+		}
+		d, err := p.cols[i].spill(ctx, &p.tmp, p.fanIn)
+		if err != nil {
+			return err
+		}
+		p.mem += d
+	}
+	return nil
+}
+
+// Merge folds next, the partial of the rows that immediately follow p's,
+// into p, so that p covers both ranges. Order matters: ties for the most
+// frequent value go to the value seen first, which depends on which rows
+// come first. Merge takes over next's state and temporary files; next must
+// not be used afterwards except for Close, which then does nothing. p keeps
+// its memory budget and spills if the merged state exceeds it.
+func (p *Partial) Merge(next *Partial) error {
+	if len(p.cols) != len(next.cols) {
+		return fmt.Errorf("%w: %d and %d columns", ErrIncompatiblePartials, len(p.cols), len(next.cols))
+	}
+	for i := range p.cols {
+		if p.cols[i].name != next.cols[i].name || p.cols[i].typ != next.cols[i].typ {
+			return fmt.Errorf("%w: column %d differs", ErrIncompatiblePartials, i+1)
+		}
+	}
+	for i := range p.cols {
+		c, o := &p.cols[i], &next.cols[i]
+		c.count += o.count
+		c.nulls += o.nulls
+		if c.num != nil {
+			p.mem += c.num.merge(o.num)
+		} else {
+			p.mem += c.cat.merge(o.cat, p.rows)
+		}
+	}
+	p.rows += next.rows
+	p.tmp.adopt(&next.tmp)
+	next.rows, next.mem = 0, 0
+	if p.mem > p.limit {
+		return p.spill(context.Background())
+	}
+	return nil
+}
+
+// Report computes the figures for the given quantiles, which must be
+// normalized (see NormalizeQuantiles). It may be called more than once.
+func (p *Partial) Report(ctx context.Context, quantiles []float64) (*typev1.Report, error) {
+	rep := &typev1.Report{RowCount: p.rows}
+	for i := range p.cols {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		c := &p.cols[i]
+		cs := &typev1.ColumnStats{Name: c.name, Type: c.typ, Count: c.count, NullCount: c.nulls}
+		var err error
+		if c.num != nil {
+			cs.Numeric, err = c.num.stats(ctx, &p.tmp, quantiles, p.fanIn)
+		} else {
+			cs.Categorical, err = c.cat.stats(ctx, &p.tmp, p.fanIn)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("column %d (%q): %w", i+1, c.name, err)
+		}
+		rep.Columns = append(rep.Columns, cs)
+	}
+	return rep, nil
+}
+
+// Close removes the partial's temporary files and frees its memory. The
+// partial must not be used afterwards.
+func (p *Partial) Close() error {
+	p.cols, p.mem = nil, 0
+	return p.tmp.close()
+}

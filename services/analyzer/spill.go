@@ -1,0 +1,414 @@
+package analyzer
+
+import (
+	"bufio"
+	"cmp"
+	"container/heap"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+)
+
+// spillBufferSize is the size of the buffer of each open run file, when
+// writing or merging. A k-way merge holds fanIn of them at once.
+const spillBufferSize = 32 << 10
+
+// defaultFanIn is how many runs a k-way merge reads at once; more runs are
+// first merged in groups of this many into bigger runs, so the number of open
+// files and merge buffers stays bounded.
+const defaultFanIn = 64
+
+// tempFiles owns the spill files of one Partial. It creates its directory on
+// the first spill and removes every directory it owns on close, including
+// those adopted from merged partials.
+type tempFiles struct {
+	parent string   // where to create the directory
+	dir    string   // this partial's own directory, "" until the first spill
+	dirs   []string // every directory to remove on close, dir included
+	seq    int
+}
+
+// create opens a new, empty spill file.
+func (t *tempFiles) create() (*os.File, error) {
+	if t.dir == "" {
+		dir, err := os.MkdirTemp(t.parent, "csvmesh-analyzer-*")
+		if err != nil {
+			return nil, fmt.Errorf("create spill directory: %w", err)
+		}
+		t.dir = dir
+		t.dirs = append(t.dirs, dir)
+	}
+	t.seq++
+	f, err := os.OpenFile(filepath.Join(t.dir, fmt.Sprintf("run-%06d", t.seq)), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("create spill file: %w", err)
+	}
+	return f, nil
+}
+
+// adopt takes over the directories of o, which must not be used afterwards.
+func (t *tempFiles) adopt(o *tempFiles) {
+	t.dirs = append(t.dirs, o.dirs...)
+	o.dirs, o.dir = nil, ""
+}
+
+// close removes every spill file and directory.
+func (t *tempFiles) close() error {
+	var errs []error
+	for _, d := range t.dirs {
+		if err := os.RemoveAll(d); err != nil {
+			errs = append(errs, fmt.Errorf("remove spill directory: %w", err))
+		}
+	}
+	t.dirs, t.dir = nil, ""
+	return errors.Join(errs...)
+}
+
+// compactRuns merges runs until at most limit remain, each time the fanIn
+// (or fewer) smallest into one, so that every value is rewritten a
+// logarithmic number of times. merge writes the merged run; the merged files
+// are removed. The order of runs does not matter: categorical runs carry
+// their row offsets.
+func compactRuns(runs []run, limit, fanIn int, merge func([]run) (run, error)) ([]run, error) {
+	limit = max(limit, 1)
+	for len(runs) > limit {
+		group := min(len(runs)-limit+1, fanIn)
+		slices.SortFunc(runs, func(a, b run) int { return cmp.Compare(a.n, b.n) })
+		merged, err := merge(runs[:group])
+		if err != nil {
+			return runs, err
+		}
+		for _, r := range runs[:group] {
+			os.Remove(r.path)
+		}
+		runs = append(runs[group:], merged)
+	}
+	return runs, nil
+}
+
+// run is one sorted spill file.
+type run struct {
+	path string
+	n    int64 // items in the file
+	// rowOffset is added to the first-seen rows read from a categorical run;
+	// it places the rows of a merged partial after those of the partial it was
+	// merged into.
+	rowOffset int64
+}
+
+// runWriter writes one run.
+type runWriter struct {
+	f   *os.File
+	w   *bufio.Writer
+	n   int64
+	buf [3 * binary.MaxVarintLen64]byte
+}
+
+func newRunWriter(t *tempFiles) (*runWriter, error) {
+	f, err := t.create()
+	if err != nil {
+		return nil, err
+	}
+	return &runWriter{f: f, w: bufio.NewWriterSize(f, spillBufferSize)}, nil
+}
+
+// writeFloat appends one value of a numeric run.
+func (rw *runWriter) writeFloat(x float64) error {
+	binary.LittleEndian.PutUint64(rw.buf[:8], math.Float64bits(x))
+	rw.n++
+	_, err := rw.w.Write(rw.buf[:8])
+	return err
+}
+
+// writeEntry appends one entry of a categorical run.
+func (rw *runWriter) writeEntry(value string, count, first int64) error {
+	b := binary.AppendUvarint(rw.buf[:0], uint64(len(value)))
+	if _, err := rw.w.Write(b); err != nil {
+		return err
+	}
+	if _, err := rw.w.WriteString(value); err != nil {
+		return err
+	}
+	b = binary.AppendUvarint(rw.buf[:0], uint64(count))
+	b = binary.AppendUvarint(b, uint64(first))
+	rw.n++
+	_, err := rw.w.Write(b)
+	return err
+}
+
+// finish flushes and closes the file and returns the run.
+func (rw *runWriter) finish() (run, error) {
+	err := rw.w.Flush()
+	if cerr := rw.f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return run{}, fmt.Errorf("write spill file: %w", err)
+	}
+	return run{path: rw.f.Name(), n: rw.n}, nil
+}
+
+// abort closes and removes a run being written.
+func (rw *runWriter) abort() {
+	rw.f.Close()
+	os.Remove(rw.f.Name())
+}
+
+// runReader reads one run from its start.
+type runReader struct {
+	f         *os.File
+	r         *bufio.Reader
+	left      int64
+	rowOffset int64
+	buf       [8]byte
+	str       []byte
+}
+
+func openRun(r run) (*runReader, error) {
+	f, err := os.Open(r.path)
+	if err != nil {
+		return nil, fmt.Errorf("open spill file: %w", err)
+	}
+	return &runReader{f: f, r: bufio.NewReaderSize(f, spillBufferSize), left: r.n, rowOffset: r.rowOffset}, nil
+}
+
+func (rr *runReader) close() { rr.f.Close() }
+
+// readFloat reads the next value of a numeric run; ok is false at its end.
+func (rr *runReader) readFloat() (x float64, ok bool, err error) {
+	if rr.left == 0 {
+		return 0, false, nil
+	}
+	if _, err := io.ReadFull(rr.r, rr.buf[:]); err != nil {
+		return 0, false, fmt.Errorf("read spill file: %w", err)
+	}
+	rr.left--
+	return math.Float64frombits(binary.LittleEndian.Uint64(rr.buf[:])), true, nil
+}
+
+// readEntry reads the next entry of a categorical run; ok is false at its
+// end. The returned value is only valid until the next call.
+func (rr *runReader) readEntry() (value []byte, count, first int64, ok bool, err error) {
+	if rr.left == 0 {
+		return nil, 0, 0, false, nil
+	}
+	n, err := binary.ReadUvarint(rr.r)
+	if err == nil {
+		if uint64(cap(rr.str)) < n {
+			rr.str = make([]byte, n)
+		}
+		rr.str = rr.str[:n]
+		_, err = io.ReadFull(rr.r, rr.str)
+	}
+	var c, f uint64
+	if err == nil {
+		c, err = binary.ReadUvarint(rr.r)
+	}
+	if err == nil {
+		f, err = binary.ReadUvarint(rr.r)
+	}
+	if err != nil {
+		return nil, 0, 0, false, fmt.Errorf("read spill file: %w", unexpectedEOF(err))
+	}
+	rr.left--
+	return rr.str, int64(c), int64(f) + rr.rowOffset, true, nil
+}
+
+func unexpectedEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// floatSource yields ascending float64 values.
+type floatSource interface {
+	next() (x float64, ok bool, err error)
+}
+
+// sliceFloats yields the values of a sorted slice.
+type sliceFloats struct {
+	xs []float64
+	i  int
+}
+
+func (s *sliceFloats) next() (float64, bool, error) {
+	if s.i == len(s.xs) {
+		return 0, false, nil
+	}
+	s.i++
+	return s.xs[s.i-1], true, nil
+}
+
+// runFloats yields the values of a numeric run.
+type runFloats struct{ rr *runReader }
+
+func (s runFloats) next() (float64, bool, error) { return s.rr.readFloat() }
+
+// floatMerger merges ascending sources into one ascending sequence.
+type floatMerger struct {
+	h floatHeap
+}
+
+type floatCursor struct {
+	x   float64
+	src floatSource
+}
+
+type floatHeap []floatCursor
+
+func (h floatHeap) Len() int           { return len(h) }
+func (h floatHeap) Less(i, j int) bool { return h[i].x < h[j].x }
+func (h floatHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *floatHeap) Push(x any)        { *h = append(*h, x.(floatCursor)) }
+func (h *floatHeap) Pop() any {
+	old := *h
+	c := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return c
+}
+
+func newFloatMerger(srcs []floatSource) (*floatMerger, error) {
+	m := &floatMerger{h: make(floatHeap, 0, len(srcs))}
+	for _, s := range srcs {
+		x, ok, err := s.next()
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			m.h = append(m.h, floatCursor{x: x, src: s})
+		}
+	}
+	heap.Init(&m.h)
+	return m, nil
+}
+
+// next returns the smallest value not yet returned.
+func (m *floatMerger) next() (float64, bool, error) {
+	if len(m.h) == 0 {
+		return 0, false, nil
+	}
+	top := &m.h[0]
+	x := top.x
+	nx, ok, err := top.src.next()
+	if err != nil {
+		return 0, false, err
+	}
+	if ok {
+		top.x = nx
+		heap.Fix(&m.h, 0)
+	} else {
+		heap.Pop(&m.h)
+	}
+	return x, true, nil
+}
+
+// entrySource yields categorical entries in ascending value order. A value
+// may repeat across sources but not within one.
+type entrySource interface {
+	next() (value []byte, count, first int64, ok bool, err error)
+}
+
+// runEntries yields the entries of a categorical run.
+type runEntries struct{ rr *runReader }
+
+func (s runEntries) next() ([]byte, int64, int64, bool, error) { return s.rr.readEntry() }
+
+// sliceEntries yields in-memory entries sorted by value.
+type sliceEntries struct {
+	entries []catEntry
+	i       int
+}
+
+func (s *sliceEntries) next() ([]byte, int64, int64, bool, error) {
+	if s.i == len(s.entries) {
+		return nil, 0, 0, false, nil
+	}
+	e := &s.entries[s.i]
+	s.i++
+	return []byte(e.key), e.count, e.first, true, nil
+}
+
+type entryCursor struct {
+	value        []byte
+	count, first int64
+	src          entrySource
+}
+
+type entryHeap []*entryCursor
+
+func (h entryHeap) Len() int           { return len(h) }
+func (h entryHeap) Less(i, j int) bool { return string(h[i].value) < string(h[j].value) }
+func (h entryHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *entryHeap) Push(x any)        { *h = append(*h, x.(*entryCursor)) }
+func (h *entryHeap) Pop() any {
+	old := *h
+	c := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return c
+}
+
+// entryMerger merges entry sources, combining equal values: counts add up
+// and the first-seen row is the smallest.
+type entryMerger struct {
+	h   entryHeap
+	cur []byte
+}
+
+func newEntryMerger(srcs []entrySource) (*entryMerger, error) {
+	m := &entryMerger{h: make(entryHeap, 0, len(srcs))}
+	for _, s := range srcs {
+		c := &entryCursor{src: s}
+		ok, err := c.advance()
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			m.h = append(m.h, c)
+		}
+	}
+	heap.Init(&m.h)
+	return m, nil
+}
+
+// advance moves the cursor to its source's next entry, copying the value
+// since sources reuse their buffers.
+func (c *entryCursor) advance() (bool, error) {
+	v, count, first, ok, err := c.src.next()
+	if err != nil || !ok {
+		return false, err
+	}
+	c.value = append(c.value[:0], v...)
+	c.count, c.first = count, first
+	return true, nil
+}
+
+// next returns the next distinct value with its combined count and
+// first-seen row. The value is valid until the next call.
+func (m *entryMerger) next() (value []byte, count, first int64, ok bool, err error) {
+	if len(m.h) == 0 {
+		return nil, 0, 0, false, nil
+	}
+	m.cur = append(m.cur[:0], m.h[0].value...)
+	first = math.MaxInt64
+	for len(m.h) > 0 && string(m.h[0].value) == string(m.cur) {
+		top := m.h[0]
+		count += top.count
+		first = min(first, top.first)
+		more, err := top.advance()
+		if err != nil {
+			return nil, 0, 0, false, err
+		}
+		if more {
+			heap.Fix(&m.h, 0)
+		} else {
+			heap.Pop(&m.h)
+		}
+	}
+	return m.cur, count, first, true, nil
+}
