@@ -1,0 +1,279 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	ingestv1 "github.com/csvmesh/csvmesh/gen/csvmesh/ingest/v1"
+	"github.com/csvmesh/csvmesh/services/ingest/jobstore"
+	"github.com/csvmesh/csvmesh/services/internal/storage"
+)
+
+// Page sizes of ListJobs.
+const (
+	// DefaultPageSize is the page size when the request gives none.
+	DefaultPageSize = 50
+	// MaxPageSize is the largest page; larger requests are clamped.
+	MaxPageSize = 1000
+)
+
+// watchBatch is how many events WatchJob reads from the store at a time.
+const watchBatch = 256
+
+// GetJob implements ingestv1.IngestServiceServer.
+func (s *Server) GetJob(ctx context.Context, req *ingestv1.GetJobRequest) (*ingestv1.GetJobResponse, error) {
+	rec, err := s.getJob(ctx, "name", req.GetName())
+	if err != nil {
+		return nil, toStatus(ctx, s.log, err)
+	}
+	return &ingestv1.GetJobResponse{Job: rec.Job}, nil
+}
+
+// getJob parses a job name and loads the job.
+func (s *Server) getJob(ctx context.Context, field, name string) (*jobstore.Record, error) {
+	id, err := parseJobName(field, name)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := s.jobs.Get(ctx, id)
+	if errors.Is(err, jobstore.ErrNotFound) {
+		return nil, &notFoundError{resourceType: resourceTypeJob, name: name}
+	}
+	return rec, err
+}
+
+// ListJobs implements ingestv1.IngestServiceServer.
+func (s *Server) ListJobs(ctx context.Context, req *ingestv1.ListJobsRequest) (*ingestv1.ListJobsResponse, error) {
+	size := int(req.GetPageSize())
+	switch {
+	case size < 0:
+		return nil, toStatus(ctx, s.log, invalidField("page_size", "the page size cannot be negative"))
+	case size == 0:
+		size = DefaultPageSize
+	case size > MaxPageSize:
+		size = MaxPageSize
+	}
+	jobs, next, err := s.jobs.List(ctx, size, req.GetPageToken())
+	if err != nil {
+		return nil, toStatus(ctx, s.log, err)
+	}
+	return &ingestv1.ListJobsResponse{Jobs: jobs, NextPageToken: next}, nil
+}
+
+// CancelJob implements ingestv1.IngestServiceServer. It moves the job to
+// CANCELLED in one transaction that checks the job has not finished, then
+// cancels the job's downstream calls if it is running.
+func (s *Server) CancelJob(ctx context.Context, req *ingestv1.CancelJobRequest) (*ingestv1.CancelJobResponse, error) {
+	job, err := s.cancelJob(ctx, req.GetName())
+	if err != nil {
+		return nil, toStatus(ctx, s.log, err)
+	}
+	return &ingestv1.CancelJobResponse{Job: job}, nil
+}
+
+func (s *Server) cancelJob(ctx context.Context, name string) (*ingestv1.Job, error) {
+	id, err := parseJobName("name", name)
+	if err != nil {
+		return nil, err
+	}
+	job, _, err := s.jobs.Update(ctx, id, func(job *ingestv1.Job) ([]*ingestv1.JobEvent, error) {
+		from := job.GetState()
+		if terminal(from) {
+			return nil, &preconditionError{kind: "STATE", subject: name,
+				msg: fmt.Sprintf("job %s has already finished (%s); only unfinished jobs can be cancelled", name, stateWord(from))}
+		}
+		job.State = ingestv1.Job_STATE_CANCELLED
+		job.EndTime = timestamppb.New(s.opts.now())
+		return []*ingestv1.JobEvent{stateChange(from, ingestv1.Job_STATE_CANCELLED, "cancelled at a caller's request")}, nil
+	})
+	if errors.Is(err, jobstore.ErrNotFound) {
+		return nil, &notFoundError{resourceType: resourceTypeJob, name: name}
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.notify.publish(id)
+	s.mu.Lock()
+	cancel := s.running[id]
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel(errJobCancelled)
+	}
+	s.log.InfoContext(ctx, "job cancelled", "job", id)
+	return job, nil
+}
+
+func stateWord(st ingestv1.Job_State) string {
+	return strings.ToLower(strings.TrimPrefix(st.String(), "STATE_"))
+}
+
+// WatchJob implements ingestv1.IngestServiceServer. It subscribes to the
+// job's notifications first, then sends the stored events after
+// after_sequence and, on every notification, the ones appended since: no
+// event is lost or sent twice, and a slow watcher slows only itself. It ends
+// after the event that makes the job terminal, or when the client leaves.
+func (s *Server) WatchJob(req *ingestv1.WatchJobRequest, stream ingestv1.IngestService_WatchJobServer) error {
+	ctx := stream.Context()
+	if err := s.watch(ctx, req, stream); err != nil {
+		return toStatus(ctx, s.log, err)
+	}
+	return nil
+}
+
+func (s *Server) watch(ctx context.Context, req *ingestv1.WatchJobRequest, stream ingestv1.IngestService_WatchJobServer) error {
+	id, err := parseJobName("name", req.GetName())
+	if err != nil {
+		return err
+	}
+	after := req.GetAfterSequence()
+	if after < 0 {
+		return invalidField("after_sequence", "the sequence cannot be negative")
+	}
+	signal, unsubscribe := s.notify.subscribe(id)
+	defer unsubscribe()
+	rec, err := s.getJob(ctx, "name", req.GetName())
+	if err != nil {
+		return err
+	}
+	// Nothing is appended after a terminal event, so a watcher that has seen
+	// it already gets nothing more.
+	if terminal(rec.Job.GetState()) && after >= rec.LastSequence {
+		return nil
+	}
+	for {
+		events, err := s.jobs.Events(ctx, id, after, watchBatch)
+		if err != nil {
+			return err
+		}
+		for _, ev := range events {
+			if err := stream.Send(&ingestv1.WatchJobResponse{Event: ev}); err != nil {
+				return err
+			}
+			after = ev.GetSequence()
+			if ev.GetStateChange() != nil && terminal(ev.GetState()) {
+				return nil
+			}
+		}
+		if len(events) == watchBatch {
+			continue
+		}
+		select {
+		case <-signal:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// DownloadArtifact implements ingestv1.IngestServiceServer. It streams the
+// artifact in chunks of the configured size, the content type on the first.
+func (s *Server) DownloadArtifact(req *ingestv1.DownloadArtifactRequest, stream ingestv1.IngestService_DownloadArtifactServer) error {
+	ctx := stream.Context()
+	if err := s.download(ctx, req.GetName(), stream); err != nil {
+		return toStatus(ctx, s.log, err)
+	}
+	return nil
+}
+
+func (s *Server) download(ctx context.Context, name string, stream ingestv1.IngestService_DownloadArtifactServer) error {
+	id, kind, err := parseArtifactName("name", name)
+	if err != nil {
+		return err
+	}
+	rec, err := s.jobs.Get(ctx, id)
+	if errors.Is(err, jobstore.ErrNotFound) {
+		return &notFoundError{resourceType: resourceTypeJob, name: jobName(id)}
+	}
+	if err != nil {
+		return err
+	}
+	listed := false
+	for _, a := range rec.Job.GetArtifacts() {
+		listed = listed || a.GetKind() == kind.kind
+	}
+	if !listed {
+		return &preconditionError{kind: "STATE", subject: name,
+			msg: fmt.Sprintf("job %s (%s) has not produced the %s artifact", jobName(id), stateWord(rec.Job.GetState()), kind.segment)}
+	}
+	obj, err := s.store.Open(ctx, objectKey(id, kind.kind))
+	if errors.Is(err, storage.ErrNotFound) {
+		return &notFoundError{resourceType: resourceTypeArtifact, name: name}
+	}
+	if err != nil {
+		return fmt.Errorf("open %s: %w", name, err)
+	}
+	defer obj.Close()
+	buf := make([]byte, s.opts.chunkBytes)
+	first := true
+	for {
+		n, rerr := io.ReadFull(obj, buf)
+		if n > 0 || first {
+			msg := &ingestv1.DownloadArtifactResponse{Chunk: buf[:n]}
+			if first {
+				msg.ContentType = kind.contentType
+				first = false
+			}
+			if err := stream.Send(msg); err != nil {
+				return err
+			}
+		}
+		if errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF) {
+			return nil
+		}
+		if rerr != nil {
+			return fmt.Errorf("read %s: %w", name, rerr)
+		}
+	}
+}
+
+// sweepOrphans removes the job directories under jobs/ that no job row
+// claims and no upload in progress owns: what a crash between committing an
+// upload and recording its job leaves behind. Only directories named like a
+// job id are considered. It works on stores that keep files under a root
+// directory (storage.Dir); other stores are left alone.
+func (s *Server) sweepOrphans(ctx context.Context) error {
+	rooted, ok := s.store.(interface{ Root() string })
+	if !ok {
+		return nil
+	}
+	entries, err := os.ReadDir(filepath.Join(rooted.Root(), "jobs"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("list job directories: %w", err)
+	}
+	for _, e := range entries {
+		id := e.Name()
+		if !e.IsDir() || !validJobID(id) {
+			continue
+		}
+		// Check in-progress uploads before the store: an upload leaves the
+		// set only after its row is committed (or its objects removed).
+		s.mu.Lock()
+		_, uploading := s.uploads[id]
+		s.mu.Unlock()
+		if uploading {
+			continue
+		}
+		exists, err := s.jobs.Exists(ctx, id)
+		if err != nil {
+			return err
+		}
+		if exists {
+			continue
+		}
+		if err := s.store.DeletePrefix(ctx, "jobs/"+id); err != nil {
+			return fmt.Errorf("remove orphaned job directory %s: %w", id, err)
+		}
+		s.log.WarnContext(ctx, "removed the objects of an upload that has no job", "job", id)
+	}
+	return nil
+}

@@ -1,0 +1,196 @@
+package jobstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	ingestv1 "github.com/csvmesh/csvmesh/gen/csvmesh/ingest/v1"
+)
+
+func open(t *testing.T, path string) *Store {
+	t.Helper()
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func newJob(id string, created time.Time, key string) *ingestv1.Job {
+	return &ingestv1.Job{Name: "jobs/" + id, State: ingestv1.Job_STATE_PENDING, CreateTime: timestamppb.New(created), IdempotencyKey: key}
+}
+
+func created() *ingestv1.JobEvent {
+	return &ingestv1.JobEvent{Kind: &ingestv1.JobEvent_StateChange{StateChange: &ingestv1.StateChange{To: ingestv1.Job_STATE_PENDING}}}
+}
+
+func progress(n int64) *ingestv1.JobEvent {
+	return &ingestv1.JobEvent{Kind: &ingestv1.JobEvent_Progress{Progress: &ingestv1.Progress{BytesProcessed: n}}}
+}
+
+func TestCreateUpdateEventsSurviveReopen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "jobs.db")
+	s := open(t, path)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	job, first, err := s.Create(ctx, newJob("a", t0, "key"), "00-0123456789abcdef0123456789abcdef-0123456789abcdef-01", created())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.GetSequence() != 1 || first.GetState() != ingestv1.Job_STATE_PENDING || job.GetUpdateTime() == nil {
+		t.Fatalf("first event %v, job %v", first, job)
+	}
+
+	// Concurrent updates still number events from 1 without gaps.
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, _, err := s.Update(ctx, "a", func(j *ingestv1.Job) ([]*ingestv1.JobEvent, error) {
+				return []*ingestv1.JobEvent{progress(int64(i)), progress(int64(i))}, nil
+			}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+
+	// A failing UpdateFunc writes nothing and its error comes back as is.
+	errNo := errors.New("no")
+	if _, _, err := s.Update(ctx, "a", func(j *ingestv1.Job) ([]*ingestv1.JobEvent, error) {
+		j.State = ingestv1.Job_STATE_FAILED
+		return nil, errNo
+	}); !errors.Is(err, errNo) {
+		t.Fatalf("update error %v", err)
+	}
+	if _, _, err := s.Update(ctx, "missing", func(*ingestv1.Job) ([]*ingestv1.JobEvent, error) { return nil, nil }); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("update of a missing job: %v", err)
+	}
+	s.Close()
+
+	s = open(t, path)
+	rec, err := s.Get(ctx, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.LastSequence != 41 || rec.Job.GetState() != ingestv1.Job_STATE_PENDING || rec.Traceparent == "" {
+		t.Fatalf("record after reopen: seq %d, %v, %q", rec.LastSequence, rec.Job, rec.Traceparent)
+	}
+	var all []*ingestv1.JobEvent
+	for after := int64(0); ; {
+		page, err := s.Events(ctx, "a", after, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		all = append(all, page...)
+		after = page[len(page)-1].GetSequence()
+	}
+	for i, ev := range all {
+		if ev.GetSequence() != int64(i+1) || ev.GetEventTime() == nil {
+			t.Fatalf("event %d: %v", i, ev)
+		}
+	}
+	if len(all) != 41 {
+		t.Fatalf("%d events, want 41", len(all))
+	}
+	if _, err := s.Get(ctx, "missing"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("get missing: %v", err)
+	}
+}
+
+func TestCreateDuplicateKey(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "jobs.db"))
+	now := time.Now()
+	if _, _, err := s.Create(ctx, newJob("a", now, "k"), "", created()); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := s.Create(ctx, newJob("b", now, "k"), "", created())
+	var dup *DuplicateKeyError
+	if !errors.As(err, &dup) || dup.Existing.GetName() != "jobs/a" {
+		t.Fatalf("duplicate key: %v", err)
+	}
+	if ok, _ := s.Exists(ctx, "b"); ok {
+		t.Error("the duplicate was stored")
+	}
+	// Jobs without a key never collide.
+	for _, id := range []string{"c", "d"} {
+		if _, _, err := s.Create(ctx, newJob(id, now, ""), "", created()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestListPagesAndClaimOrder(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "jobs.db"))
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var ids []string
+	for i := range 9 {
+		id := fmt.Sprintf("j%d", i)
+		ids = append(ids, id)
+		// Two jobs share each create time, so ties are broken by id.
+		if _, _, err := s.Create(ctx, newJob(id, t0.Add(time.Duration(i/2)*time.Second), ""), "", created()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, size := range []int{1, 2, 4, 9, 20} {
+		var got []string
+		tok := ""
+		for {
+			jobs, next, err := s.List(ctx, size, tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, j := range jobs {
+				got = append(got, JobID(j))
+			}
+			if next == "" {
+				break
+			}
+			tok = next
+		}
+		want := fmt.Sprint([]string{"j8", "j7", "j6", "j5", "j4", "j3", "j2", "j1", "j0"})
+		if fmt.Sprint(got) != want {
+			t.Errorf("size %d: %v, want %s", size, got, want)
+		}
+	}
+	for _, tok := range []string{"x", "djE6", "djI6MTox", encodePageToken(-1, "a")} {
+		if _, _, err := s.List(ctx, 5, tok); !errors.Is(err, ErrInvalidPageToken) {
+			t.Errorf("token %q: %v", tok, err)
+		}
+	}
+
+	// Claim takes the oldest pending job first.
+	for _, want := range ids {
+		rec, events, err := s.Claim(ctx, func(j *ingestv1.Job) ([]*ingestv1.JobEvent, error) {
+			j.State = ingestv1.Job_STATE_VALIDATING
+			return []*ingestv1.JobEvent{progress(1)}, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if JobID(rec.Job) != want || rec.LastSequence != 2 || events[0].GetState() != ingestv1.Job_STATE_VALIDATING {
+			t.Fatalf("claimed %s (seq %d), want %s", JobID(rec.Job), rec.LastSequence, want)
+		}
+	}
+	if _, _, err := s.Claim(ctx, func(*ingestv1.Job) ([]*ingestv1.JobEvent, error) { return nil, nil }); !errors.Is(err, ErrNoPendingJob) {
+		t.Errorf("claim with nothing pending: %v", err)
+	}
+	got, err := s.IDsInStates(ctx, ingestv1.Job_STATE_VALIDATING)
+	if err != nil || len(got) != len(ids) {
+		t.Errorf("IDsInStates: %v, %v", got, err)
+	}
+}

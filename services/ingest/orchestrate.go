@@ -1,0 +1,522 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	grpccodes "google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	analyzerv1 "github.com/csvmesh/csvmesh/gen/csvmesh/analyzer/v1"
+	ingestv1 "github.com/csvmesh/csvmesh/gen/csvmesh/ingest/v1"
+	typev1 "github.com/csvmesh/csvmesh/gen/csvmesh/type/v1"
+	validatorv1 "github.com/csvmesh/csvmesh/gen/csvmesh/validator/v1"
+	"github.com/csvmesh/csvmesh/services/ingest/jobstore"
+	"github.com/csvmesh/csvmesh/services/internal/telemetry"
+)
+
+// errStateChanged is returned by a guarded update when the job is no longer
+// in the state the caller expected (typically: it was cancelled).
+var errStateChanged = errors.New("the job's state changed")
+
+// errJobCancelled is the cause with which CancelJob cancels a running job.
+var errJobCancelled = errors.New("the job was cancelled")
+
+// stageFailure is a reason to fail a job, in words a user understands.
+type stageFailure struct{ reason string }
+
+func (e *stageFailure) Error() string { return e.reason }
+
+// stage describes one stage of a job.
+type stage struct {
+	state   ingestv1.Job_State
+	noun    string // "validation"
+	service string // "validator"
+}
+
+var (
+	stageValidate = stage{ingestv1.Job_STATE_VALIDATING, "validation", "validator"}
+	stageAnalyze  = stage{ingestv1.Job_STATE_ANALYZING, "analysis", "analyzer"}
+)
+
+// worker claims pending jobs and runs them, one at a time, until ctx ends.
+func (s *Server) worker(ctx context.Context) {
+	for ctx.Err() == nil {
+		rec, err := s.claim(ctx)
+		if err == nil {
+			s.signalWork() // there may be more: wake another idle worker
+			s.runJob(ctx, rec)
+			continue
+		}
+		var retry <-chan time.Time
+		if !errors.Is(err, jobstore.ErrNoPendingJob) {
+			if ctx.Err() != nil {
+				return
+			}
+			s.log.ErrorContext(ctx, "claiming a pending job", "error", err.Error())
+			retry = time.After(s.opts.retryBackoff) // collected when unused (Go 1.23+)
+		}
+		select {
+		case <-s.wake:
+		case <-retry:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// claim moves the oldest pending job to its next stage: ANALYZING when its
+// validation finished before a restart, else VALIDATING.
+func (s *Server) claim(ctx context.Context) (*jobstore.Record, error) {
+	rec, _, err := s.jobs.Claim(ctx, func(job *ingestv1.Job) ([]*ingestv1.JobEvent, error) {
+		to, msg := ingestv1.Job_STATE_VALIDATING, "validation started"
+		if job.GetValidation() != nil {
+			to, msg = ingestv1.Job_STATE_ANALYZING, "analysis started"
+		}
+		job.State = to
+		job.Progress = nil
+		return []*ingestv1.JobEvent{stateChange(ingestv1.Job_STATE_PENDING, to, msg)}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.notify.publish(jobstore.JobID(rec.Job))
+	return rec, nil
+}
+
+// runJob runs a claimed job to a terminal state, unless root ends first
+// (the server stops; the job stays as it is and resumes on the next start)
+// or the job is cancelled.
+func (s *Server) runJob(root context.Context, rec *jobstore.Record) {
+	id := jobstore.JobID(rec.Job)
+	jobCtx, cancel := context.WithCancelCause(root)
+	defer cancel(nil)
+	s.mu.Lock()
+	s.running[id] = cancel
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.running, id)
+		s.mu.Unlock()
+	}()
+	// A CancelJob that committed between the claim and the registration
+	// above found nothing to cancel; it shows in the store.
+	if cur, err := s.jobs.Get(jobCtx, id); err != nil || cur.Job.GetState() != rec.Job.GetState() {
+		return
+	}
+
+	ctx := telemetry.ContextWithTraceparent(jobCtx, rec.Traceparent)
+	ctx, span := telemetry.StartSpan(ctx, "csvmesh.job", trace.WithAttributes(
+		attribute.String("csvmesh.job", rec.Job.GetName()),
+		attribute.String("csvmesh.file_name", rec.Job.GetFileName()),
+		attribute.Int64("csvmesh.size_bytes", rec.Job.GetSizeBytes())))
+	defer span.End()
+	ctx = telemetry.WithAttrs(ctx, slog.String("job", id))
+	s.log.InfoContext(ctx, "job started", "state", rec.Job.GetState().String())
+
+	from, err := s.execute(ctx, id, rec.Job)
+	switch {
+	case err == nil:
+		s.log.InfoContext(ctx, "job finished")
+		return
+	case root.Err() != nil:
+		s.log.InfoContext(ctx, "server stopping; the job will resume on the next start")
+		return
+	case errors.Is(context.Cause(jobCtx), errJobCancelled) || errors.Is(err, errStateChanged):
+		s.log.InfoContext(ctx, "job cancelled")
+		span.SetStatus(codes.Error, "cancelled")
+		return
+	}
+	reason := s.failureReason(ctx, err)
+	span.SetStatus(codes.Error, reason)
+	if _, ferr := s.update(ctx, id, from, func(job *ingestv1.Job) []*ingestv1.JobEvent {
+		job.State = ingestv1.Job_STATE_FAILED
+		job.FailureReason = reason
+		job.EndTime = timestamppb.New(s.opts.now())
+		return []*ingestv1.JobEvent{stateChange(from, ingestv1.Job_STATE_FAILED, reason)}
+	}); ferr != nil && !errors.Is(ferr, errStateChanged) && root.Err() == nil {
+		s.log.ErrorContext(ctx, "recording a job failure", "error", ferr.Error())
+		return
+	}
+	s.log.InfoContext(ctx, "job failed", "reason", reason)
+}
+
+func (s *Server) failureReason(ctx context.Context, err error) string {
+	var sf *stageFailure
+	if errors.As(err, &sf) {
+		return sf.reason
+	}
+	s.log.ErrorContext(ctx, "job failed with an internal error", "error", err.Error())
+	return "internal error in the ingest service; the server log has the details"
+}
+
+// execute runs the job's stages from its current state. It returns the state
+// the job was in when it stopped, and why it stopped early.
+func (s *Server) execute(ctx context.Context, id string, job *ingestv1.Job) (ingestv1.Job_State, error) {
+	if job.GetState() == ingestv1.Job_STATE_VALIDATING {
+		res, rec, err := s.validate(ctx, id, job)
+		if err != nil {
+			return ingestv1.Job_STATE_VALIDATING, err
+		}
+		job, err = s.validated(ctx, id, res, rec)
+		if err != nil || terminal(job.GetState()) {
+			return ingestv1.Job_STATE_VALIDATING, err
+		}
+	}
+	res, rec, err := s.analyze(ctx, id, job)
+	if err != nil {
+		return ingestv1.Job_STATE_ANALYZING, err
+	}
+	return ingestv1.Job_STATE_ANALYZING, s.analyzed(ctx, id, res, rec)
+}
+
+// validate runs the validation stage and returns its result.
+func (s *Server) validate(ctx context.Context, id string, job *ingestv1.Job) (*validatorv1.ValidationResult, *recorder, error) {
+	req := &validatorv1.ValidateRequest{
+		Job:              job.GetName(),
+		Source:           &typev1.ObjectRef{Key: objectKey(id, ingestv1.Artifact_KIND_SOURCE)},
+		Range:            &typev1.ByteRange{},
+		RangeHasHeader:   true,
+		FirstLine:        1,
+		Dialect:          job.GetDialect(),
+		Schema:           job.GetSchema(),
+		NormalizedOutput: &typev1.ObjectRef{Key: objectKey(id, ingestv1.Artifact_KIND_NORMALIZED)},
+		RejectsOutput:    &typev1.ObjectRef{Key: objectKey(id, ingestv1.Artifact_KIND_REJECTS)},
+	}
+	rec := s.newRecorder(id, ingestv1.Job_STATE_VALIDATING)
+	var result *validatorv1.ValidationResult
+	err := s.runStage(ctx, id, stageValidate, rec, func(ctx context.Context) error {
+		result = nil
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel() // ends the stream (and its span) on every path
+		stream, err := s.validator.Validate(ctx, req)
+		if err != nil {
+			return err
+		}
+		for {
+			msg, err := stream.Recv()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			switch ev := msg.GetEvent().(type) {
+			case *validatorv1.ValidateResponse_Progress:
+				p := ev.Progress
+				if err := rec.progress(ctx, &ingestv1.Progress{Stage: ingestv1.Job_STATE_VALIDATING,
+					BytesProcessed: p.GetBytesRead(), BytesTotal: p.GetBytesTotal(), RowsProcessed: p.GetRowsRead()}); err != nil {
+					return err
+				}
+			case *validatorv1.ValidateResponse_RowErrors:
+				if err := rec.rowErrors(ctx, ev.RowErrors.GetErrors()); err != nil {
+					return err
+				}
+			case *validatorv1.ValidateResponse_Result:
+				result = ev.Result
+			}
+		}
+		if result == nil {
+			return &stageFailure{reason: "validation failed: the validator ended without a result"}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return result, rec, nil
+}
+
+// validated records the end of validation: the job moves on to ANALYZING,
+// or fails when no row is valid.
+func (s *Server) validated(ctx context.Context, id string, res *validatorv1.ValidationResult, rec *recorder) (*ingestv1.Job, error) {
+	normSize, err := s.store.Stat(ctx, objectKey(id, ingestv1.Artifact_KIND_NORMALIZED))
+	if err != nil {
+		return nil, s.missingOutput(ctx, "validation failed: the validator did not write the normalized rows", err)
+	}
+	rejSize, err := s.store.Stat(ctx, objectKey(id, ingestv1.Artifact_KIND_REJECTS))
+	if err != nil {
+		return nil, s.missingOutput(ctx, "validation failed: the validator did not write the rejected rows", err)
+	}
+	return s.update(ctx, id, ingestv1.Job_STATE_VALIDATING, func(job *ingestv1.Job) []*ingestv1.JobEvent {
+		job.Validation = &ingestv1.ValidationSummary{
+			RowsTotal:    res.GetRowsTotal(),
+			RowsValid:    res.GetRowsValid(),
+			RowsRejected: res.GetRowsRejected(),
+			Schema:       res.GetSchema(),
+			SampleErrors: rec.samples,
+		}
+		events := rec.flush(job)
+		setArtifact(job, artifact(id, ingestv1.Artifact_KIND_REJECTS, rejSize))
+		var msg string
+		switch {
+		case res.GetRowsTotal() == 0:
+			msg = "the file has no data rows"
+		case res.GetRowsValid() == 0:
+			msg = fmt.Sprintf("all %d rows were rejected; download the rejects artifact for the reasons", res.GetRowsTotal())
+		}
+		if msg != "" {
+			job.State = ingestv1.Job_STATE_FAILED
+			job.FailureReason = msg
+			job.EndTime = timestamppb.New(s.opts.now())
+			return append(events, stateChange(ingestv1.Job_STATE_VALIDATING, job.State, msg))
+		}
+		setArtifact(job, artifact(id, ingestv1.Artifact_KIND_NORMALIZED, normSize))
+		job.State = ingestv1.Job_STATE_ANALYZING
+		job.Progress = nil
+		return append(events, stateChange(ingestv1.Job_STATE_VALIDATING, job.State,
+			fmt.Sprintf("validated %d rows: %d valid, %d rejected; analysis started", res.GetRowsTotal(), res.GetRowsValid(), res.GetRowsRejected())))
+	})
+}
+
+func (s *Server) missingOutput(ctx context.Context, reason string, err error) error {
+	s.log.ErrorContext(ctx, reason, "error", err.Error())
+	return &stageFailure{reason: reason}
+}
+
+// analyze runs the analysis stage and returns its result.
+func (s *Server) analyze(ctx context.Context, id string, job *ingestv1.Job) (*analyzerv1.AnalysisResult, *recorder, error) {
+	req := &analyzerv1.AnalyzeRequest{
+		Job:            job.GetName(),
+		Source:         &typev1.ObjectRef{Key: objectKey(id, ingestv1.Artifact_KIND_NORMALIZED)},
+		Range:          &typev1.ByteRange{},
+		RangeHasHeader: true,
+		Schema:         job.GetValidation().GetSchema(),
+		ReportOutput:   &typev1.ObjectRef{Key: objectKey(id, ingestv1.Artifact_KIND_REPORT)},
+	}
+	rec := s.newRecorder(id, ingestv1.Job_STATE_ANALYZING)
+	var result *analyzerv1.AnalysisResult
+	err := s.runStage(ctx, id, stageAnalyze, rec, func(ctx context.Context) error {
+		result = nil
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		stream, err := s.analyzer.Analyze(ctx, req)
+		if err != nil {
+			return err
+		}
+		for {
+			msg, err := stream.Recv()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			switch ev := msg.GetEvent().(type) {
+			case *analyzerv1.AnalyzeResponse_Progress:
+				p := ev.Progress
+				if err := rec.progress(ctx, &ingestv1.Progress{Stage: ingestv1.Job_STATE_ANALYZING,
+					BytesProcessed: p.GetBytesRead(), BytesTotal: p.GetBytesTotal(), RowsProcessed: p.GetRowsRead()}); err != nil {
+					return err
+				}
+			case *analyzerv1.AnalyzeResponse_Result:
+				result = ev.Result
+			}
+		}
+		if result == nil {
+			return &stageFailure{reason: "analysis failed: the analyzer ended without a result"}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return result, rec, nil
+}
+
+// analyzed records the end of analysis: the job SUCCEEDED.
+func (s *Server) analyzed(ctx context.Context, id string, res *analyzerv1.AnalysisResult, rec *recorder) error {
+	size, err := s.store.Stat(ctx, objectKey(id, ingestv1.Artifact_KIND_REPORT))
+	if err != nil {
+		return s.missingOutput(ctx, "analysis failed: the analyzer did not write the report", err)
+	}
+	_, err = s.update(ctx, id, ingestv1.Job_STATE_ANALYZING, func(job *ingestv1.Job) []*ingestv1.JobEvent {
+		events := rec.flush(job)
+		job.Report = res.GetReport()
+		setArtifact(job, artifact(id, ingestv1.Artifact_KIND_REPORT, size))
+		job.State = ingestv1.Job_STATE_SUCCEEDED
+		job.EndTime = timestamppb.New(s.opts.now())
+		return append(events, stateChange(ingestv1.Job_STATE_ANALYZING, job.State,
+			fmt.Sprintf("analyzed %d rows in %d columns", res.GetReport().GetRowCount(), len(res.GetReport().GetColumns()))))
+	})
+	return err
+}
+
+// runStage runs attempt until it succeeds, retrying with exponential backoff
+// and jitter while the stage's service is UNAVAILABLE, all within the stage
+// timeout. Errors it returns are stageFailures, errors of the job's context,
+// or internal errors.
+func (s *Server) runStage(ctx context.Context, id string, st stage, rec *recorder, attempt func(context.Context) error) error {
+	stageCtx, cancel := context.WithTimeout(ctx, s.opts.stageTimeout)
+	defer cancel()
+	backoff := s.opts.retryBackoff
+	for n := 1; ; n++ {
+		rec.reset()
+		err := attempt(stageCtx)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if stageDeadlinePassed(stageCtx, err) {
+			return &stageFailure{reason: fmt.Sprintf("%s did not finish within %s", st.noun, s.opts.stageTimeout)}
+		}
+		var sf *stageFailure
+		if errors.As(err, &sf) {
+			return err
+		}
+		stat, ok := status.FromError(err)
+		if !ok {
+			return err // our own (store) error
+		}
+		switch stat.Code() {
+		case grpccodes.Unavailable:
+			if n >= s.opts.retryAttempts {
+				return &stageFailure{reason: fmt.Sprintf("%s unavailable after %d attempts: %s", st.service, n, stat.Message())}
+			}
+		case grpccodes.FailedPrecondition, grpccodes.InvalidArgument, grpccodes.OutOfRange:
+			return &stageFailure{reason: stat.Message()}
+		default:
+			return &stageFailure{reason: fmt.Sprintf("%s failed: the %s answered %s: %s", st.noun, st.service, stat.Code(), stat.Message())}
+		}
+		wait := jitter(backoff)
+		backoff = min(2*backoff, s.opts.maxRetryBackoff)
+		msg := fmt.Sprintf("%s unavailable (attempt %d of %d): %s; retrying in %s", st.service, n, s.opts.retryAttempts, stat.Message(), wait.Round(time.Millisecond))
+		s.log.WarnContext(ctx, msg)
+		if _, err := s.update(ctx, id, st.state, func(*ingestv1.Job) []*ingestv1.JobEvent {
+			return []*ingestv1.JobEvent{stateChange(st.state, st.state, msg)}
+		}); err != nil {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-stageCtx.Done():
+			t.Stop()
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return &stageFailure{reason: fmt.Sprintf("%s did not finish within %s", st.noun, s.opts.stageTimeout)}
+		}
+	}
+}
+
+// deadlineSlack is how close to the stage deadline a DEADLINE_EXCEEDED from
+// downstream counts as the stage's own deadline: the server side of a call
+// sees the propagated deadline expire a little before the client does.
+const deadlineSlack = time.Second
+
+func stageDeadlinePassed(stageCtx context.Context, err error) bool {
+	if errors.Is(stageCtx.Err(), context.DeadlineExceeded) {
+		return true
+	}
+	deadline, ok := stageCtx.Deadline()
+	return ok && status.Code(err) == grpccodes.DeadlineExceeded && time.Until(deadline) < deadlineSlack
+}
+
+// jitter returns a duration uniformly distributed in [d/2, 3d/2).
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return d/2 + rand.N(d)
+}
+
+// update applies fn to the job in one transaction, provided the job is still
+// in state from; otherwise it returns errStateChanged and writes nothing. It
+// wakes the job's watchers.
+func (s *Server) update(ctx context.Context, id string, from ingestv1.Job_State, fn func(*ingestv1.Job) []*ingestv1.JobEvent) (*ingestv1.Job, error) {
+	job, _, err := s.jobs.Update(ctx, id, func(job *ingestv1.Job) ([]*ingestv1.JobEvent, error) {
+		if job.GetState() != from {
+			return nil, errStateChanged
+		}
+		return fn(job), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.notify.publish(id)
+	return job, nil
+}
+
+func setArtifact(job *ingestv1.Job, a *ingestv1.Artifact) {
+	for i, old := range job.Artifacts {
+		if old.GetKind() == a.GetKind() {
+			job.Artifacts[i] = a
+			return
+		}
+	}
+	job.Artifacts = append(job.Artifacts, a)
+}
+
+// recorder records one stage's progress (throttled) and row errors, and
+// keeps the first MaxSampleErrors row errors.
+type recorder struct {
+	s       *Server
+	id      string
+	state   ingestv1.Job_State
+	last    time.Time          // when progress was last recorded
+	pending *ingestv1.Progress // progress received but not recorded yet
+	samples []*typev1.RowError
+}
+
+func (s *Server) newRecorder(id string, state ingestv1.Job_State) *recorder {
+	return &recorder{s: s, id: id, state: state}
+}
+
+// reset starts a new attempt of the stage.
+func (r *recorder) reset() {
+	r.last = time.Time{}
+	r.pending = nil
+	r.samples = nil
+}
+
+func (r *recorder) progress(ctx context.Context, p *ingestv1.Progress) error {
+	now := time.Now()
+	if !r.last.IsZero() && now.Sub(r.last) < r.s.opts.progressInterval {
+		r.pending = p
+		return nil
+	}
+	r.pending = nil
+	r.last = now
+	_, err := r.s.update(ctx, r.id, r.state, func(job *ingestv1.Job) []*ingestv1.JobEvent {
+		job.Progress = p
+		return []*ingestv1.JobEvent{{State: r.state, Kind: &ingestv1.JobEvent_Progress{Progress: p}}}
+	})
+	return err
+}
+
+func (r *recorder) rowErrors(ctx context.Context, errs []*typev1.RowError) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	if room := MaxSampleErrors - len(r.samples); room > 0 {
+		r.samples = append(r.samples, errs[:min(room, len(errs))]...)
+	}
+	_, err := r.s.update(ctx, r.id, r.state, func(*ingestv1.Job) []*ingestv1.JobEvent {
+		return []*ingestv1.JobEvent{{Kind: &ingestv1.JobEvent_RowErrors{RowErrors: &ingestv1.RowErrors{Errors: errs}}}}
+	})
+	return err
+}
+
+// flush returns the event of the progress not recorded yet, if any, and
+// sets it on job; it is written with the stage's closing state change.
+func (r *recorder) flush(job *ingestv1.Job) []*ingestv1.JobEvent {
+	if r.pending == nil {
+		return nil
+	}
+	p := r.pending
+	r.pending = nil
+	job.Progress = p
+	return []*ingestv1.JobEvent{{State: r.state, Kind: &ingestv1.JobEvent_Progress{Progress: p}}}
+}
