@@ -23,6 +23,59 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// JobView says how much of a job a response carries.
+type JobView int32
+
+const (
+	// The method's default: BASIC for ListJobs.
+	JobView_JOB_VIEW_UNSPECIFIED JobView = 0
+	// The job without its report and sample errors, which can be large.
+	JobView_JOB_VIEW_BASIC JobView = 1
+	// The whole job.
+	JobView_JOB_VIEW_FULL JobView = 2
+)
+
+// Enum value maps for JobView.
+var (
+	JobView_name = map[int32]string{
+		0: "JOB_VIEW_UNSPECIFIED",
+		1: "JOB_VIEW_BASIC",
+		2: "JOB_VIEW_FULL",
+	}
+	JobView_value = map[string]int32{
+		"JOB_VIEW_UNSPECIFIED": 0,
+		"JOB_VIEW_BASIC":       1,
+		"JOB_VIEW_FULL":        2,
+	}
+)
+
+func (x JobView) Enum() *JobView {
+	p := new(JobView)
+	*p = x
+	return p
+}
+
+func (x JobView) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (JobView) Descriptor() protoreflect.EnumDescriptor {
+	return file_csvmesh_ingest_v1_ingest_proto_enumTypes[0].Descriptor()
+}
+
+func (JobView) Type() protoreflect.EnumType {
+	return &file_csvmesh_ingest_v1_ingest_proto_enumTypes[0]
+}
+
+func (x JobView) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use JobView.Descriptor instead.
+func (JobView) EnumDescriptor() ([]byte, []int) {
+	return file_csvmesh_ingest_v1_ingest_proto_rawDescGZIP(), []int{0}
+}
+
 // State is where a job is in its life.
 type Job_State int32
 
@@ -76,11 +129,11 @@ func (x Job_State) String() string {
 }
 
 func (Job_State) Descriptor() protoreflect.EnumDescriptor {
-	return file_csvmesh_ingest_v1_ingest_proto_enumTypes[0].Descriptor()
+	return file_csvmesh_ingest_v1_ingest_proto_enumTypes[1].Descriptor()
 }
 
 func (Job_State) Type() protoreflect.EnumType {
-	return &file_csvmesh_ingest_v1_ingest_proto_enumTypes[0]
+	return &file_csvmesh_ingest_v1_ingest_proto_enumTypes[1]
 }
 
 func (x Job_State) Number() protoreflect.EnumNumber {
@@ -137,11 +190,11 @@ func (x Artifact_Kind) String() string {
 }
 
 func (Artifact_Kind) Descriptor() protoreflect.EnumDescriptor {
-	return file_csvmesh_ingest_v1_ingest_proto_enumTypes[1].Descriptor()
+	return file_csvmesh_ingest_v1_ingest_proto_enumTypes[2].Descriptor()
 }
 
 func (Artifact_Kind) Type() protoreflect.EnumType {
-	return &file_csvmesh_ingest_v1_ingest_proto_enumTypes[1]
+	return &file_csvmesh_ingest_v1_ingest_proto_enumTypes[2]
 }
 
 func (x Artifact_Kind) Number() protoreflect.EnumNumber {
@@ -917,8 +970,10 @@ type UploadMetadata struct {
 	Schema *v1.Schema `protobuf:"bytes,4,opt,name=schema,proto3" json:"schema,omitempty"`
 	// How the file is written. When unset, comma-separated.
 	Dialect *v1.Dialect `protobuf:"bytes,5,opt,name=dialect,proto3" json:"dialect,omitempty"`
-	// A key chosen by the client. A second upload with the same key returns
-	// the first upload's job instead of creating another.
+	// A key chosen by the client, at most 128 bytes. A second upload of the
+	// same file (same SHA-256) with the same key returns the first upload's job
+	// instead of creating another; a different file with a used key fails with
+	// ALREADY_EXISTS.
 	IdempotencyKey string `protobuf:"bytes,6,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
@@ -1137,10 +1192,13 @@ func (x *GetJobResponse) GetJob() *Job {
 // ListJobsRequest asks for a page of jobs.
 type ListJobsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The maximum number of jobs to return; 0 means 50, more than 1000 means 1000.
+	// The maximum number of jobs to return; 0 means 50, more than 1000 means
+	// 1000. A page also ends early when it would exceed 4 MiB.
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// The `next_page_token` of a previous call, to get the next page.
-	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// How much of each job to return; unset means JOB_VIEW_BASIC.
+	View          JobView `protobuf:"varint,3,opt,name=view,proto3,enum=csvmesh.ingest.v1.JobView" json:"view,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1187,6 +1245,13 @@ func (x *ListJobsRequest) GetPageToken() string {
 		return x.PageToken
 	}
 	return ""
+}
+
+func (x *ListJobsRequest) GetView() JobView {
+	if x != nil {
+		return x.View
+	}
+	return JobView_JOB_VIEW_UNSPECIFIED
 }
 
 // ListJobsResponse returns a page of jobs, newest first.
@@ -1635,11 +1700,12 @@ const file_csvmesh_ingest_v1_ingest_proto_rawDesc = "" +
 	"\rGetJobRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\":\n" +
 	"\x0eGetJobResponse\x12(\n" +
-	"\x03job\x18\x01 \x01(\v2\x16.csvmesh.ingest.v1.JobR\x03job\"M\n" +
+	"\x03job\x18\x01 \x01(\v2\x16.csvmesh.ingest.v1.JobR\x03job\"}\n" +
 	"\x0fListJobsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\"f\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\x12.\n" +
+	"\x04view\x18\x03 \x01(\x0e2\x1a.csvmesh.ingest.v1.JobViewR\x04view\"f\n" +
 	"\x10ListJobsResponse\x12*\n" +
 	"\x04jobs\x18\x01 \x03(\v2\x16.csvmesh.ingest.v1.JobR\x04jobs\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"&\n" +
@@ -1656,7 +1722,11 @@ const file_csvmesh_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"S\n" +
 	"\x18DownloadArtifactResponse\x12!\n" +
 	"\fcontent_type\x18\x01 \x01(\tR\vcontentType\x12\x14\n" +
-	"\x05chunk\x18\x02 \x01(\fR\x05chunk2\xae\x04\n" +
+	"\x05chunk\x18\x02 \x01(\fR\x05chunk*J\n" +
+	"\aJobView\x12\x18\n" +
+	"\x14JOB_VIEW_UNSPECIFIED\x10\x00\x12\x12\n" +
+	"\x0eJOB_VIEW_BASIC\x10\x01\x12\x11\n" +
+	"\rJOB_VIEW_FULL\x10\x022\xae\x04\n" +
 	"\rIngestService\x12[\n" +
 	"\n" +
 	"UploadFile\x12$.csvmesh.ingest.v1.UploadFileRequest\x1a%.csvmesh.ingest.v1.UploadFileResponse(\x01\x12M\n" +
@@ -1678,85 +1748,87 @@ func file_csvmesh_ingest_v1_ingest_proto_rawDescGZIP() []byte {
 	return file_csvmesh_ingest_v1_ingest_proto_rawDescData
 }
 
-var file_csvmesh_ingest_v1_ingest_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_csvmesh_ingest_v1_ingest_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
 var file_csvmesh_ingest_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_csvmesh_ingest_v1_ingest_proto_goTypes = []any{
-	(Job_State)(0),                   // 0: csvmesh.ingest.v1.Job.State
-	(Artifact_Kind)(0),               // 1: csvmesh.ingest.v1.Artifact.Kind
-	(*Job)(nil),                      // 2: csvmesh.ingest.v1.Job
-	(*Progress)(nil),                 // 3: csvmesh.ingest.v1.Progress
-	(*ValidationSummary)(nil),        // 4: csvmesh.ingest.v1.ValidationSummary
-	(*Artifact)(nil),                 // 5: csvmesh.ingest.v1.Artifact
-	(*JobEvent)(nil),                 // 6: csvmesh.ingest.v1.JobEvent
-	(*StateChange)(nil),              // 7: csvmesh.ingest.v1.StateChange
-	(*RowErrors)(nil),                // 8: csvmesh.ingest.v1.RowErrors
-	(*UploadFileRequest)(nil),        // 9: csvmesh.ingest.v1.UploadFileRequest
-	(*UploadMetadata)(nil),           // 10: csvmesh.ingest.v1.UploadMetadata
-	(*UploadFileResponse)(nil),       // 11: csvmesh.ingest.v1.UploadFileResponse
-	(*GetJobRequest)(nil),            // 12: csvmesh.ingest.v1.GetJobRequest
-	(*GetJobResponse)(nil),           // 13: csvmesh.ingest.v1.GetJobResponse
-	(*ListJobsRequest)(nil),          // 14: csvmesh.ingest.v1.ListJobsRequest
-	(*ListJobsResponse)(nil),         // 15: csvmesh.ingest.v1.ListJobsResponse
-	(*CancelJobRequest)(nil),         // 16: csvmesh.ingest.v1.CancelJobRequest
-	(*CancelJobResponse)(nil),        // 17: csvmesh.ingest.v1.CancelJobResponse
-	(*WatchJobRequest)(nil),          // 18: csvmesh.ingest.v1.WatchJobRequest
-	(*WatchJobResponse)(nil),         // 19: csvmesh.ingest.v1.WatchJobResponse
-	(*DownloadArtifactRequest)(nil),  // 20: csvmesh.ingest.v1.DownloadArtifactRequest
-	(*DownloadArtifactResponse)(nil), // 21: csvmesh.ingest.v1.DownloadArtifactResponse
-	(*timestamppb.Timestamp)(nil),    // 22: google.protobuf.Timestamp
-	(*v1.Schema)(nil),                // 23: csvmesh.type.v1.Schema
-	(*v1.Dialect)(nil),               // 24: csvmesh.type.v1.Dialect
-	(*v1.Report)(nil),                // 25: csvmesh.type.v1.Report
-	(*v1.RowError)(nil),              // 26: csvmesh.type.v1.RowError
+	(JobView)(0),                     // 0: csvmesh.ingest.v1.JobView
+	(Job_State)(0),                   // 1: csvmesh.ingest.v1.Job.State
+	(Artifact_Kind)(0),               // 2: csvmesh.ingest.v1.Artifact.Kind
+	(*Job)(nil),                      // 3: csvmesh.ingest.v1.Job
+	(*Progress)(nil),                 // 4: csvmesh.ingest.v1.Progress
+	(*ValidationSummary)(nil),        // 5: csvmesh.ingest.v1.ValidationSummary
+	(*Artifact)(nil),                 // 6: csvmesh.ingest.v1.Artifact
+	(*JobEvent)(nil),                 // 7: csvmesh.ingest.v1.JobEvent
+	(*StateChange)(nil),              // 8: csvmesh.ingest.v1.StateChange
+	(*RowErrors)(nil),                // 9: csvmesh.ingest.v1.RowErrors
+	(*UploadFileRequest)(nil),        // 10: csvmesh.ingest.v1.UploadFileRequest
+	(*UploadMetadata)(nil),           // 11: csvmesh.ingest.v1.UploadMetadata
+	(*UploadFileResponse)(nil),       // 12: csvmesh.ingest.v1.UploadFileResponse
+	(*GetJobRequest)(nil),            // 13: csvmesh.ingest.v1.GetJobRequest
+	(*GetJobResponse)(nil),           // 14: csvmesh.ingest.v1.GetJobResponse
+	(*ListJobsRequest)(nil),          // 15: csvmesh.ingest.v1.ListJobsRequest
+	(*ListJobsResponse)(nil),         // 16: csvmesh.ingest.v1.ListJobsResponse
+	(*CancelJobRequest)(nil),         // 17: csvmesh.ingest.v1.CancelJobRequest
+	(*CancelJobResponse)(nil),        // 18: csvmesh.ingest.v1.CancelJobResponse
+	(*WatchJobRequest)(nil),          // 19: csvmesh.ingest.v1.WatchJobRequest
+	(*WatchJobResponse)(nil),         // 20: csvmesh.ingest.v1.WatchJobResponse
+	(*DownloadArtifactRequest)(nil),  // 21: csvmesh.ingest.v1.DownloadArtifactRequest
+	(*DownloadArtifactResponse)(nil), // 22: csvmesh.ingest.v1.DownloadArtifactResponse
+	(*timestamppb.Timestamp)(nil),    // 23: google.protobuf.Timestamp
+	(*v1.Schema)(nil),                // 24: csvmesh.type.v1.Schema
+	(*v1.Dialect)(nil),               // 25: csvmesh.type.v1.Dialect
+	(*v1.Report)(nil),                // 26: csvmesh.type.v1.Report
+	(*v1.RowError)(nil),              // 27: csvmesh.type.v1.RowError
 }
 var file_csvmesh_ingest_v1_ingest_proto_depIdxs = []int32{
-	0,  // 0: csvmesh.ingest.v1.Job.state:type_name -> csvmesh.ingest.v1.Job.State
-	22, // 1: csvmesh.ingest.v1.Job.create_time:type_name -> google.protobuf.Timestamp
-	22, // 2: csvmesh.ingest.v1.Job.update_time:type_name -> google.protobuf.Timestamp
-	22, // 3: csvmesh.ingest.v1.Job.end_time:type_name -> google.protobuf.Timestamp
-	23, // 4: csvmesh.ingest.v1.Job.schema:type_name -> csvmesh.type.v1.Schema
-	24, // 5: csvmesh.ingest.v1.Job.dialect:type_name -> csvmesh.type.v1.Dialect
-	3,  // 6: csvmesh.ingest.v1.Job.progress:type_name -> csvmesh.ingest.v1.Progress
-	4,  // 7: csvmesh.ingest.v1.Job.validation:type_name -> csvmesh.ingest.v1.ValidationSummary
-	25, // 8: csvmesh.ingest.v1.Job.report:type_name -> csvmesh.type.v1.Report
-	5,  // 9: csvmesh.ingest.v1.Job.artifacts:type_name -> csvmesh.ingest.v1.Artifact
-	0,  // 10: csvmesh.ingest.v1.Progress.stage:type_name -> csvmesh.ingest.v1.Job.State
-	23, // 11: csvmesh.ingest.v1.ValidationSummary.schema:type_name -> csvmesh.type.v1.Schema
-	26, // 12: csvmesh.ingest.v1.ValidationSummary.sample_errors:type_name -> csvmesh.type.v1.RowError
-	1,  // 13: csvmesh.ingest.v1.Artifact.kind:type_name -> csvmesh.ingest.v1.Artifact.Kind
-	22, // 14: csvmesh.ingest.v1.JobEvent.event_time:type_name -> google.protobuf.Timestamp
-	0,  // 15: csvmesh.ingest.v1.JobEvent.state:type_name -> csvmesh.ingest.v1.Job.State
-	7,  // 16: csvmesh.ingest.v1.JobEvent.state_change:type_name -> csvmesh.ingest.v1.StateChange
-	3,  // 17: csvmesh.ingest.v1.JobEvent.progress:type_name -> csvmesh.ingest.v1.Progress
-	8,  // 18: csvmesh.ingest.v1.JobEvent.row_errors:type_name -> csvmesh.ingest.v1.RowErrors
-	0,  // 19: csvmesh.ingest.v1.StateChange.from:type_name -> csvmesh.ingest.v1.Job.State
-	0,  // 20: csvmesh.ingest.v1.StateChange.to:type_name -> csvmesh.ingest.v1.Job.State
-	26, // 21: csvmesh.ingest.v1.RowErrors.errors:type_name -> csvmesh.type.v1.RowError
-	10, // 22: csvmesh.ingest.v1.UploadFileRequest.metadata:type_name -> csvmesh.ingest.v1.UploadMetadata
-	23, // 23: csvmesh.ingest.v1.UploadMetadata.schema:type_name -> csvmesh.type.v1.Schema
-	24, // 24: csvmesh.ingest.v1.UploadMetadata.dialect:type_name -> csvmesh.type.v1.Dialect
-	2,  // 25: csvmesh.ingest.v1.UploadFileResponse.job:type_name -> csvmesh.ingest.v1.Job
-	2,  // 26: csvmesh.ingest.v1.GetJobResponse.job:type_name -> csvmesh.ingest.v1.Job
-	2,  // 27: csvmesh.ingest.v1.ListJobsResponse.jobs:type_name -> csvmesh.ingest.v1.Job
-	2,  // 28: csvmesh.ingest.v1.CancelJobResponse.job:type_name -> csvmesh.ingest.v1.Job
-	6,  // 29: csvmesh.ingest.v1.WatchJobResponse.event:type_name -> csvmesh.ingest.v1.JobEvent
-	9,  // 30: csvmesh.ingest.v1.IngestService.UploadFile:input_type -> csvmesh.ingest.v1.UploadFileRequest
-	12, // 31: csvmesh.ingest.v1.IngestService.GetJob:input_type -> csvmesh.ingest.v1.GetJobRequest
-	14, // 32: csvmesh.ingest.v1.IngestService.ListJobs:input_type -> csvmesh.ingest.v1.ListJobsRequest
-	16, // 33: csvmesh.ingest.v1.IngestService.CancelJob:input_type -> csvmesh.ingest.v1.CancelJobRequest
-	18, // 34: csvmesh.ingest.v1.IngestService.WatchJob:input_type -> csvmesh.ingest.v1.WatchJobRequest
-	20, // 35: csvmesh.ingest.v1.IngestService.DownloadArtifact:input_type -> csvmesh.ingest.v1.DownloadArtifactRequest
-	11, // 36: csvmesh.ingest.v1.IngestService.UploadFile:output_type -> csvmesh.ingest.v1.UploadFileResponse
-	13, // 37: csvmesh.ingest.v1.IngestService.GetJob:output_type -> csvmesh.ingest.v1.GetJobResponse
-	15, // 38: csvmesh.ingest.v1.IngestService.ListJobs:output_type -> csvmesh.ingest.v1.ListJobsResponse
-	17, // 39: csvmesh.ingest.v1.IngestService.CancelJob:output_type -> csvmesh.ingest.v1.CancelJobResponse
-	19, // 40: csvmesh.ingest.v1.IngestService.WatchJob:output_type -> csvmesh.ingest.v1.WatchJobResponse
-	21, // 41: csvmesh.ingest.v1.IngestService.DownloadArtifact:output_type -> csvmesh.ingest.v1.DownloadArtifactResponse
-	36, // [36:42] is the sub-list for method output_type
-	30, // [30:36] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	1,  // 0: csvmesh.ingest.v1.Job.state:type_name -> csvmesh.ingest.v1.Job.State
+	23, // 1: csvmesh.ingest.v1.Job.create_time:type_name -> google.protobuf.Timestamp
+	23, // 2: csvmesh.ingest.v1.Job.update_time:type_name -> google.protobuf.Timestamp
+	23, // 3: csvmesh.ingest.v1.Job.end_time:type_name -> google.protobuf.Timestamp
+	24, // 4: csvmesh.ingest.v1.Job.schema:type_name -> csvmesh.type.v1.Schema
+	25, // 5: csvmesh.ingest.v1.Job.dialect:type_name -> csvmesh.type.v1.Dialect
+	4,  // 6: csvmesh.ingest.v1.Job.progress:type_name -> csvmesh.ingest.v1.Progress
+	5,  // 7: csvmesh.ingest.v1.Job.validation:type_name -> csvmesh.ingest.v1.ValidationSummary
+	26, // 8: csvmesh.ingest.v1.Job.report:type_name -> csvmesh.type.v1.Report
+	6,  // 9: csvmesh.ingest.v1.Job.artifacts:type_name -> csvmesh.ingest.v1.Artifact
+	1,  // 10: csvmesh.ingest.v1.Progress.stage:type_name -> csvmesh.ingest.v1.Job.State
+	24, // 11: csvmesh.ingest.v1.ValidationSummary.schema:type_name -> csvmesh.type.v1.Schema
+	27, // 12: csvmesh.ingest.v1.ValidationSummary.sample_errors:type_name -> csvmesh.type.v1.RowError
+	2,  // 13: csvmesh.ingest.v1.Artifact.kind:type_name -> csvmesh.ingest.v1.Artifact.Kind
+	23, // 14: csvmesh.ingest.v1.JobEvent.event_time:type_name -> google.protobuf.Timestamp
+	1,  // 15: csvmesh.ingest.v1.JobEvent.state:type_name -> csvmesh.ingest.v1.Job.State
+	8,  // 16: csvmesh.ingest.v1.JobEvent.state_change:type_name -> csvmesh.ingest.v1.StateChange
+	4,  // 17: csvmesh.ingest.v1.JobEvent.progress:type_name -> csvmesh.ingest.v1.Progress
+	9,  // 18: csvmesh.ingest.v1.JobEvent.row_errors:type_name -> csvmesh.ingest.v1.RowErrors
+	1,  // 19: csvmesh.ingest.v1.StateChange.from:type_name -> csvmesh.ingest.v1.Job.State
+	1,  // 20: csvmesh.ingest.v1.StateChange.to:type_name -> csvmesh.ingest.v1.Job.State
+	27, // 21: csvmesh.ingest.v1.RowErrors.errors:type_name -> csvmesh.type.v1.RowError
+	11, // 22: csvmesh.ingest.v1.UploadFileRequest.metadata:type_name -> csvmesh.ingest.v1.UploadMetadata
+	24, // 23: csvmesh.ingest.v1.UploadMetadata.schema:type_name -> csvmesh.type.v1.Schema
+	25, // 24: csvmesh.ingest.v1.UploadMetadata.dialect:type_name -> csvmesh.type.v1.Dialect
+	3,  // 25: csvmesh.ingest.v1.UploadFileResponse.job:type_name -> csvmesh.ingest.v1.Job
+	3,  // 26: csvmesh.ingest.v1.GetJobResponse.job:type_name -> csvmesh.ingest.v1.Job
+	0,  // 27: csvmesh.ingest.v1.ListJobsRequest.view:type_name -> csvmesh.ingest.v1.JobView
+	3,  // 28: csvmesh.ingest.v1.ListJobsResponse.jobs:type_name -> csvmesh.ingest.v1.Job
+	3,  // 29: csvmesh.ingest.v1.CancelJobResponse.job:type_name -> csvmesh.ingest.v1.Job
+	7,  // 30: csvmesh.ingest.v1.WatchJobResponse.event:type_name -> csvmesh.ingest.v1.JobEvent
+	10, // 31: csvmesh.ingest.v1.IngestService.UploadFile:input_type -> csvmesh.ingest.v1.UploadFileRequest
+	13, // 32: csvmesh.ingest.v1.IngestService.GetJob:input_type -> csvmesh.ingest.v1.GetJobRequest
+	15, // 33: csvmesh.ingest.v1.IngestService.ListJobs:input_type -> csvmesh.ingest.v1.ListJobsRequest
+	17, // 34: csvmesh.ingest.v1.IngestService.CancelJob:input_type -> csvmesh.ingest.v1.CancelJobRequest
+	19, // 35: csvmesh.ingest.v1.IngestService.WatchJob:input_type -> csvmesh.ingest.v1.WatchJobRequest
+	21, // 36: csvmesh.ingest.v1.IngestService.DownloadArtifact:input_type -> csvmesh.ingest.v1.DownloadArtifactRequest
+	12, // 37: csvmesh.ingest.v1.IngestService.UploadFile:output_type -> csvmesh.ingest.v1.UploadFileResponse
+	14, // 38: csvmesh.ingest.v1.IngestService.GetJob:output_type -> csvmesh.ingest.v1.GetJobResponse
+	16, // 39: csvmesh.ingest.v1.IngestService.ListJobs:output_type -> csvmesh.ingest.v1.ListJobsResponse
+	18, // 40: csvmesh.ingest.v1.IngestService.CancelJob:output_type -> csvmesh.ingest.v1.CancelJobResponse
+	20, // 41: csvmesh.ingest.v1.IngestService.WatchJob:output_type -> csvmesh.ingest.v1.WatchJobResponse
+	22, // 42: csvmesh.ingest.v1.IngestService.DownloadArtifact:output_type -> csvmesh.ingest.v1.DownloadArtifactResponse
+	37, // [37:43] is the sub-list for method output_type
+	31, // [31:37] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_csvmesh_ingest_v1_ingest_proto_init() }
@@ -1779,7 +1851,7 @@ func file_csvmesh_ingest_v1_ingest_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_csvmesh_ingest_v1_ingest_proto_rawDesc), len(file_csvmesh_ingest_v1_ingest_proto_rawDesc)),
-			NumEnums:      2,
+			NumEnums:      3,
 			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,

@@ -41,7 +41,8 @@ type IngestServiceClient interface {
 	UploadFile(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[UploadFileRequest, UploadFileResponse], error)
 	// GetJob returns one job.
 	GetJob(ctx context.Context, in *GetJobRequest, opts ...grpc.CallOption) (*GetJobResponse, error)
-	// ListJobs returns jobs, newest first, one page at a time.
+	// ListJobs returns jobs, newest first, one page at a time, by default
+	// without their reports (see JobView).
 	ListJobs(ctx context.Context, in *ListJobsRequest, opts ...grpc.CallOption) (*ListJobsResponse, error)
 	// CancelJob stops a job that has not finished. Cancelling a finished job
 	// fails with FAILED_PRECONDITION.
@@ -156,7 +157,8 @@ type IngestServiceServer interface {
 	UploadFile(grpc.ClientStreamingServer[UploadFileRequest, UploadFileResponse]) error
 	// GetJob returns one job.
 	GetJob(context.Context, *GetJobRequest) (*GetJobResponse, error)
-	// ListJobs returns jobs, newest first, one page at a time.
+	// ListJobs returns jobs, newest first, one page at a time, by default
+	// without their reports (see JobView).
 	ListJobs(context.Context, *ListJobsRequest) (*ListJobsResponse, error)
 	// CancelJob stops a job that has not finished. Cancelling a finished job
 	// fails with FAILED_PRECONDITION.
