@@ -210,6 +210,7 @@ func New(ctx context.Context, conn grpc.ClientConnInterface, opts ...Option) (ht
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: true},
 		}}),
 		runtime.WithErrorHandler(g.handleError),
+		runtime.WithRoutingErrorHandler(routingError),
 	)
 	if err := ingestv1.RegisterIngestServiceHandlerClient(ctx, g.mux, g.client); err != nil {
 		return nil, fmt.Errorf("gateway: register ingest handlers: %w", err)
@@ -261,6 +262,19 @@ func (g *gateway) handleError(ctx context.Context, mux *runtime.ServeMux, m runt
 			"code", code.String(), "error", status.Convert(unwrapHTTPStatus(err)).Message())
 	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+}
+
+// routingError answers requests no route matches: 404 for an unknown path,
+// 405 (not grpc-gateway's default 501) for a known path with the wrong method.
+func routingError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+	if httpStatus != http.StatusMethodNotAllowed {
+		runtime.DefaultRoutingErrorHandler(ctx, mux, m, w, r, httpStatus)
+		return
+	}
+	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, &runtime.HTTPStatusError{
+		HTTPStatus: http.StatusMethodNotAllowed,
+		Err:        status.Errorf(codes.Unimplemented, "method %s is not allowed on %s", r.Method, r.URL.Path),
+	})
 }
 
 func unwrapHTTPStatus(err error) error {

@@ -146,6 +146,14 @@ func TestUnaryRoutes(t *testing.T) {
 		name: "unknown route", method: http.MethodGet, path: "/v2/things",
 		fake:     func(*testing.T, *fakeIngest) {},
 		wantHTTP: http.StatusNotFound, wantCode: codes.NotFound,
+	}, {
+		name: "wrong method on upload", method: http.MethodGet, path: "/v1/jobs:upload",
+		fake:     func(*testing.T, *fakeIngest) {},
+		wantHTTP: http.StatusMethodNotAllowed, wantCode: codes.Unimplemented,
+	}, {
+		name: "wrong method on a job", method: http.MethodDelete, path: "/v1/jobs/abc",
+		fake:     func(*testing.T, *fakeIngest) {},
+		wantHTTP: http.StatusMethodNotAllowed, wantCode: codes.Unimplemented,
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"mime"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -97,7 +98,10 @@ type uploader struct {
 
 // fromQuery takes metadata from the query and the Idempotency-Key header.
 func (u *uploader) fromQuery(r *http.Request) error {
-	q := r.URL.Query()
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return fieldViolation("query", fmt.Sprintf("the query string is malformed (%v); URL-encode reserved characters, e.g. a ';' delimiter as %%3B", err))
+	}
 	for _, k := range slices.Sorted(maps.Keys(q)) {
 		vs := q[k]
 		if !slices.Contains(metadataFields, k) {

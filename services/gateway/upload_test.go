@@ -236,6 +236,8 @@ func TestUploadRejected(t *testing.T) {
 			wantHTTP: http.StatusBadRequest, wantCode: codes.InvalidArgument, field: "file_name", ingest: "none"},
 		{name: "schema not JSON", request: raw("?file_name=a.csv&schema=%7Bnope", "text/csv"),
 			wantHTTP: http.StatusBadRequest, wantCode: codes.InvalidArgument, field: "schema", ingest: "none"},
+		{name: "bare semicolon delimiter", request: raw("?file_name=a.csv&delimiter=;", "text/csv"),
+			wantHTTP: http.StatusBadRequest, wantCode: codes.InvalidArgument, field: "query", ingest: "none"},
 		{name: "unknown query parameter", request: raw("?file_name=a.csv&filename=b.csv", "text/csv"),
 			wantHTTP: http.StatusBadRequest, wantCode: codes.InvalidArgument, field: "filename", ingest: "none"},
 		{name: "repeated query parameter", request: raw("?file_name=a.csv&file_name=b.csv", "text/csv"),
