@@ -28,10 +28,14 @@ type config struct {
 	maxUploadBytes  byteSize
 	maxMessageBytes byteSize
 	maxFieldBytes   byteSize
+	maxRecordBytes  byteSize
 	maxFields       int
 	memoryBudget    byteSize
+	memoryLimit     byteSize
 	workers         int
 	stageTimeout    time.Duration
+	retryAttempts   int
+	retryBackoff    time.Duration
 	drainTimeout    time.Duration
 	logLevel        string
 }
@@ -56,11 +60,16 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	fs.Var(&c.maxMessageBytes, "max-message-bytes", "largest gRPC message sent or received by every server and client")
 	c.maxFieldBytes = 1 << 20
 	fs.Var(&c.maxFieldBytes, "max-field-bytes", "longest CSV field the validator accepts; longer fields reject their row")
+	c.maxRecordBytes = 4 << 20
+	fs.Var(&c.maxRecordBytes, "max-record-bytes", "longest CSV record (row) the validator accepts; longer rows are rejected")
 	fs.IntVar(&c.maxFields, "max-fields", 4096, "most columns the validator accepts in a row")
 	c.memoryBudget = 256 << 20
 	fs.Var(&c.memoryBudget, "memory-budget", "memory the analyzer may hold per job before it spills to disk")
+	fs.Var(&c.memoryLimit, "memory-limit", "soft limit for the process's Go heap (the Go runtime's memory limit); 0 means workers x memory-budget + 256MiB when the analyzer runs here, none otherwise; GOMEMLIMIT wins when set")
 	fs.IntVar(&c.workers, "workers", 2, "jobs ingest runs at once")
 	fs.DurationVar(&c.stageTimeout, "stage-timeout", time.Hour, "deadline for each stage (validation, analysis) of a job")
+	fs.IntVar(&c.retryAttempts, "retry-attempts", 5, "attempts per stage when the validator or analyzer is unavailable")
+	fs.DurationVar(&c.retryBackoff, "retry-backoff", time.Second, "first wait between attempts; it doubles up to 30s")
 	fs.DurationVar(&c.drainTimeout, "drain-timeout", 15*time.Second, "on SIGTERM, how long in-flight calls may take before they are cut")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 
@@ -89,6 +98,17 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	}
 	if !valid {
 		return nil, fmt.Errorf("--target=%q: want one of %s", c.target, strings.Join(targets, ", "))
+	}
+	switch strings.ToLower(c.logLevel) {
+	case "debug", "info", "warn", "warning", "error":
+	default:
+		return nil, fmt.Errorf("--log-level=%q: want debug, info, warn or error", c.logLevel)
+	}
+	if c.retryAttempts < 1 || c.retryBackoff <= 0 {
+		return nil, fmt.Errorf("--retry-attempts must be at least 1 and --retry-backoff positive")
+	}
+	if c.maxRecordBytes < c.maxFieldBytes {
+		return nil, fmt.Errorf("--max-record-bytes (%d) must be at least --max-field-bytes (%d)", c.maxRecordBytes, c.maxFieldBytes)
 	}
 	if c.workers < 1 {
 		return nil, fmt.Errorf("--workers=%d: want at least 1", c.workers)
@@ -152,4 +172,27 @@ func or(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// normalizedRecordBytes is the record limit for the analyzer, which reads
+// what the validator wrote: normalizing can double every quote of a record
+// and quote every field, so a record the validator accepted may grow to
+// twice its size plus two quotes per field.
+func (c *config) normalizedRecordBytes() int {
+	return int(2*c.maxRecordBytes) + 2*c.maxFields + 2
+}
+
+// goMemoryLimit is the Go runtime memory limit to set, or 0 for none. The
+// GOMEMLIMIT variable, read by the runtime itself, wins.
+func (c *config) goMemoryLimit(getenv func(string) string) int64 {
+	if getenv("GOMEMLIMIT") != "" {
+		return 0
+	}
+	if c.memoryLimit > 0 {
+		return int64(c.memoryLimit)
+	}
+	if c.runs("analyzer") {
+		return int64(c.workers)*int64(c.memoryBudget) + 256<<20
+	}
+	return 0
 }

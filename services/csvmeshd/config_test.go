@@ -50,6 +50,9 @@ func TestParseConfig(t *testing.T) {
 		{"bad env", nil, map[string]string{"CSVMESH_WORKERS": "many"}},
 		{"stray argument", []string{"extra"}, nil},
 		{"zero timeout", []string{"--stage-timeout=0s"}, nil},
+		{"unknown log level", []string{"--log-level=bogus"}, nil},
+		{"record shorter than a field", []string{"--max-field-bytes=8MiB", "--max-record-bytes=4MiB"}, nil},
+		{"no attempts", []string{"--retry-attempts=0"}, nil},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
@@ -78,5 +81,26 @@ func TestParseBytes(t *testing.T) {
 		if _, err := parseBytes(in); err == nil {
 			t.Errorf("parseBytes(%q) succeeded, want an error", in)
 		}
+	}
+}
+
+func TestDerivedLimits(t *testing.T) {
+	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	c, err := parseConfig([]string{"--workers=3", "--memory-budget=100MiB", "--max-record-bytes=1MiB", "--max-fields=10"}, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.goMemoryLimit(env(nil)), int64(3*100<<20+256<<20); got != want {
+		t.Errorf("memory limit = %d, want workers x budget + 256MiB = %d", got, want)
+	}
+	if got := c.goMemoryLimit(env(map[string]string{"GOMEMLIMIT": "1GiB"})); got != 0 {
+		t.Errorf("memory limit with GOMEMLIMIT set = %d, want 0 (the runtime's own)", got)
+	}
+	if got, want := c.normalizedRecordBytes(), 2<<20+2*10+2; got != want {
+		t.Errorf("analyzer record limit = %d, want %d", got, want)
+	}
+	c.target = "gateway"
+	if got := c.goMemoryLimit(env(nil)); got != 0 {
+		t.Errorf("a gateway-only process gets memory limit %d, want none", got)
 	}
 }

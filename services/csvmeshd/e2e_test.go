@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -563,4 +564,34 @@ func TestBadInputEndToEnd(t *testing.T) {
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("REST unknown job: %s, want 404", resp.Status)
 	}
+}
+
+// TestLogsStayJSONWhenExportFails points the trace exporter at a closed
+// port: the export errors must come out as JSON log lines too.
+func TestLogsStayJSONWhenExportFails(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := lis.Addr().String()
+	lis.Close()
+	p := startProc(t, "all", []string{
+		"OTEL_TRACES_EXPORTER=otlp",
+		"OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
+		"OTEL_EXPORTER_OTLP_ENDPOINT=http://" + closed,
+		"OTEL_EXPORTER_OTLP_TIMEOUT=300",
+		"OTEL_BSP_SCHEDULE_DELAY=50",
+	}, "--data-dir", t.TempDir(), "--ingest-listen=127.0.0.1:0", "--validator-listen=127.0.0.1:0",
+		"--analyzer-listen=127.0.0.1:0", "--gateway-listen=127.0.0.1:0")
+	c := newClient(t, p.addr(t, "ingest"))
+	job, _ := c.upload(t, "x.csv", strings.NewReader("a,b\n1,2\n"), -1, "", 1024)
+	c.watch(t, job.GetName(), 0, nil)
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(strings.Join(p.logLines(), "\n"), "opentelemetry error") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no export error was logged:\n%s", strings.Join(p.logLines(), "\n"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	jsonLines(t, "all", p.logLines())
 }

@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -42,7 +43,12 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	go func() {
+		// After the first signal starts a graceful shutdown, a second one
+		// gets the default behaviour: the process ends at once.
+		<-ctx.Done()
+		stop()
+	}()
 	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stderr))
 }
 
@@ -59,6 +65,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	level := telemetry.ParseLevel(cfg.logLevel)
 	log := telemetry.NewLogger(stderr, "csvmeshd", level)
+	// Everything that logs through the log package, slog's default, gRPC's
+	// logger or OpenTelemetry's error handler comes out as JSON too.
+	slog.SetDefault(log)
+	grpcx.SetLogger(log)
+	if limit := cfg.goMemoryLimit(getenv); limit > 0 {
+		debug.SetMemoryLimit(limit)
+		log.Info("memory limit", "bytes", limit)
+	}
 
 	shutdownTracing, err := telemetry.SetupTracing(ctx, "csvmesh-"+cfg.target)
 	if err != nil {
@@ -163,6 +177,7 @@ func (m *mesh) start(ctx context.Context) error {
 		validatorv1.RegisterValidatorServiceServer(srv, validator.NewServer(store,
 			validator.WithLogger(log),
 			validator.WithMaxFieldBytes(int(cfg.maxFieldBytes)),
+			validator.WithMaxRecordBytes(int(cfg.maxRecordBytes)),
 			validator.WithMaxFields(cfg.maxFields),
 		))
 		m.serveGRPC(srv, lis, validatorv1.ValidatorService_ServiceDesc.ServiceName)
@@ -185,6 +200,7 @@ func (m *mesh) start(ctx context.Context) error {
 			analyzer.WithLogger(log),
 			analyzer.WithMemoryBudget(int64(cfg.memoryBudget)),
 			analyzer.WithTempDir(tmp),
+			analyzer.WithMaxRecordBytes(cfg.normalizedRecordBytes()),
 		))
 		m.serveGRPC(srv, lis, analyzerv1.AnalyzerService_ServiceDesc.ServiceName)
 		analyzerAddr = or(analyzerAddr, lis.Addr().String())
@@ -216,6 +232,7 @@ func (m *mesh) start(ctx context.Context) error {
 			ingest.WithMaxUploadBytes(int64(cfg.maxUploadBytes)),
 			ingest.WithWorkers(cfg.workers),
 			ingest.WithStageTimeout(cfg.stageTimeout),
+			ingest.WithRetry(cfg.retryAttempts, cfg.retryBackoff),
 		)
 		if err := svc.Start(ctx); err != nil {
 			return err
@@ -244,13 +261,16 @@ func (m *mesh) start(ctx context.Context) error {
 		log := m.logger("gateway")
 		h, err := gateway.New(ctx, conn,
 			gateway.WithLogger(log),
-			gateway.WithMaxUploadBytes(int64(cfg.maxUploadBytes)),
+			// Headroom for multipart framing around a file at the limit;
+			// ingest enforces the limit on the file itself.
+			gateway.WithMaxUploadBytes(int64(cfg.maxUploadBytes)+8<<20),
 		)
 		if err != nil {
 			return err
 		}
 		// No read or write timeout: uploads and watches run long.
-		hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+		hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 		m.wg.Add(1)
 		go func() {
 			defer m.wg.Done()

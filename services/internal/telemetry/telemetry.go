@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 
 	"go.opentelemetry.io/contrib/exporters/autoexport"
@@ -35,6 +36,11 @@ const Tracer = "github.com/csvmesh/csvmesh"
 func SetupTracing(ctx context.Context, service string) (shutdown func(context.Context) error, err error) {
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(
 		propagation.TraceContext{}, propagation.Baggage{}))
+	// Export failures (a collector that is down) are logged as JSON warnings
+	// through slog's default logger, like every other line.
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		slog.Default().Warn("opentelemetry error", "error", err.Error())
+	}))
 
 	res, err := resource.New(ctx,
 		resource.WithFromEnv(),
