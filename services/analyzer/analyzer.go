@@ -18,6 +18,11 @@
 // they fit, then go to sorted runs in temporary files that are k-way merged
 // at the end. Statistics of consecutive row ranges merge (Partial.Merge) into
 // those of the whole.
+//
+// With more than one CPU, an analysis uses two goroutines: one parses rows
+// into batches a few ahead, the other folds each batch into the
+// accumulators column by column; the quantiles of numeric columns held in
+// memory are then selected in parallel.
 package analyzer
 
 import (
@@ -28,9 +33,10 @@ import (
 	"io"
 	"math"
 	"os"
+	"runtime"
 	"slices"
-	"strconv"
 	"strings"
+	"sync"
 
 	typev1 "github.com/csvmesh/csvmesh/gen/csvmesh/type/v1"
 )
@@ -71,15 +77,21 @@ var (
 
 // Config bounds one analysis. The zero value uses the defaults.
 type Config struct {
-	// MemoryBudget is the approximate number of bytes the accumulators of
-	// all columns may hold in memory before they spill to temporary files;
-	// 0 means DefaultMemoryBudget, and more than 64 GiB counts as 64 GiB.
-	// It covers what grows with the input: the kept numeric values and the
-	// distinct text values with their counts. Accounting is approximate
-	// (per-value overheads are estimated, and a growing slice may briefly
-	// exceed it by its growth step). On top of it come the parser's buffer
-	// (one record, see MaxRecordBytes) and, while spill files are merged, up
-	// to 64 file buffers of 32 KiB.
+	// MemoryBudget is the number of bytes the accumulators of all columns
+	// may hold in memory before they spill to temporary files; 0 means
+	// DefaultMemoryBudget, and more than 64 GiB counts as 64 GiB. It covers
+	// what grows with the input: the kept numeric values and the distinct
+	// text values with their counts, charged at what the Go heap really
+	// spends on them (whole allocated blocks, hash tables and the tables
+	// they replaced while those await collection), and the engine runs the
+	// garbage collector after a spill that frees 4 MiB or more, so that
+	// spilled memory is reusable at once rather than when the heap has
+	// doubled. On top of it come: the parser's buffer (one record, see
+	// MaxRecordBytes) and up to 4 batches of parsed rows (each about
+	// 256 KiB, or one record if longer), what one batch of rows adds before
+	// the next check of the budget, while spill files are merged up to 64
+	// file buffers of 32 KiB, and garbage below the 4 MiB threshold. The
+	// tests hold the heap in use to the budget plus budget/8 plus 8 MiB.
 	MemoryBudget int64
 	// TempDir is the directory spill files are created in; "" means
 	// os.TempDir(). Each analysis creates its own subdirectory on its first
@@ -93,6 +105,8 @@ type Config struct {
 
 	// fanIn overrides defaultFanIn in tests.
 	fanIn int
+	// sequential makes tests parse on the analysis' goroutine.
+	sequential bool
 }
 
 func (c Config) budget() int64 {
@@ -103,8 +117,9 @@ func (c Config) budget() int64 {
 }
 
 // ProgressFunc receives how many bytes of the input the parser has consumed
-// and how many data rows it has read. The engine calls it every 1024 rows
-// and once at the end of the input, from the goroutine running the analysis.
+// and how many data rows it has read. The engine calls it after every batch
+// of at most 1024 rows and once at the end of the input, from the goroutine
+// running the analysis.
 type ProgressFunc func(bytesRead, rowsRead int64)
 
 // Analyze computes the report of the normalized CSV read from r. When
@@ -183,6 +198,7 @@ type Partial struct {
 	tmp   tempFiles
 
 	maxRecordBytes int
+	sequential     bool
 }
 
 // column is the accumulator of one column.
@@ -219,14 +235,19 @@ func newPartial(schema *typev1.Schema, cfg Config) (*Partial, error) {
 		tmp:   tempFiles{parent: cmp.Or(cfg.TempDir, os.TempDir())},
 
 		maxRecordBytes: cfg.MaxRecordBytes,
+		sequential:     cfg.sequential,
 	}
 	p.fanIn = max(p.fanIn, 2)
+	// Numeric chunks are at most 1/64 of the budget, so that a half-empty
+	// last chunk is a small part of it, and at most 8 MiB.
+	maxChunk := int(min(p.limit/64/8, 1<<20)) / chunkSize * chunkSize
+	maxChunk = max(maxChunk, chunkSize)
 	for _, f := range schema.GetFields() {
 		c := column{name: f.GetName(), typ: f.GetType()}
 		if isNumeric(f.GetType()) {
-			c.num = &numericCol{}
+			c.num = newNumericCol(maxChunk)
 		} else {
-			c.cat = &catCol{last: -1}
+			c.cat = newCatCol()
 		}
 		p.cols = append(p.cols, c)
 	}
@@ -255,60 +276,6 @@ func AnalyzePartial(ctx context.Context, r io.Reader, schema *typev1.Schema, has
 // Rows returns the number of data rows the partial covers.
 func (p *Partial) Rows() int64 { return p.rows }
 
-// scan reads every record of r into the accumulators.
-func (p *Partial) scan(ctx context.Context, r io.Reader, hasHeader bool, progress ProgressFunc) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	rr := newRecordReader(r, len(p.cols), p.maxRecordBytes)
-	record := int64(0) // 1-based number of the record being read
-	for {
-		rec, err := rr.Read()
-		if err == io.EOF {
-			break
-		}
-		record++
-		if err != nil {
-			if errors.Is(err, ErrMalformedInput) {
-				return err
-			}
-			return fmt.Errorf("read input: %w", err)
-		}
-		if len(rec) != len(p.cols) {
-			return fmt.Errorf("%w: record %d has %d fields, the schema has %d", ErrMalformedInput, record, len(rec), len(p.cols))
-		}
-		if hasHeader && record == 1 {
-			if err := p.checkHeader(rec); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := p.add(rec); err != nil {
-			return fmt.Errorf("%w: record %d: %w", ErrMalformedInput, record, err)
-		}
-		if p.mem > p.limit {
-			if err := p.spill(ctx); err != nil {
-				return err
-			}
-		}
-		if p.rows%progressEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if progress != nil {
-				progress(rr.InputOffset(), p.rows)
-			}
-		}
-	}
-	if hasHeader && record == 0 {
-		return fmt.Errorf("%w: no header row", ErrHeaderMismatch)
-	}
-	if progress != nil {
-		progress(rr.InputOffset(), p.rows)
-	}
-	return ctx.Err()
-}
-
 func (p *Partial) checkHeader(rec []string) error {
 	for i, name := range rec {
 		if i == 0 {
@@ -321,42 +288,6 @@ func (p *Partial) checkHeader(rec []string) error {
 	return nil
 }
 
-// add folds one data record into the accumulators.
-func (p *Partial) add(rec []string) error {
-	row := p.rows
-	for i, v := range rec {
-		c := &p.cols[i]
-		if v == "" {
-			c.nulls++
-			continue
-		}
-		switch c.typ {
-		case typev1.FieldType_FIELD_TYPE_INTEGER:
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				return fmt.Errorf("column %d (%q): %q is not an integer", i+1, c.name, v)
-			}
-			p.mem += c.num.add(float64(n))
-		case typev1.FieldType_FIELD_TYPE_NUMBER:
-			x, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				return fmt.Errorf("column %d (%q): %q is not a number", i+1, c.name, v)
-			}
-			if math.IsNaN(x) {
-				// pandas counts NaN as missing.
-				c.nulls++
-				continue
-			}
-			p.mem += c.num.add(x)
-		default:
-			p.mem += c.cat.add(v, row)
-		}
-		c.count++
-	}
-	p.rows++
-	return nil
-}
-
 // spill moves the biggest in-memory accumulators to disk until at most half
 // the budget is in use, so that spills are few and runs long.
 func (p *Partial) spill(ctx context.Context) error {
@@ -365,6 +296,7 @@ func (p *Partial) spill(ctx context.Context) error {
 		order[i] = i
 	}
 	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(p.cols[b].mem(), p.cols[a].mem()) })
+	var freed int64
 	for _, i := range order {
 		if p.mem <= p.limit/2 {
 			break
@@ -374,9 +306,21 @@ func (p *Partial) spill(ctx context.Context) error {
 			return err
 		}
 		p.mem += d
+		freed -= d
+	}
+	if freed >= collectAfterSpill {
+		// What was spilled is garbage until the next collection, and the
+		// runtime's pacer would let the heap grow to twice what was live at
+		// the last one: collect now, so that the memory really in use stays
+		// near the budget instead of up to twice it.
+		runtime.GC()
 	}
 	return nil
 }
+
+// collectAfterSpill is how many bytes a spill must free for the engine to
+// run the garbage collector at once.
+const collectAfterSpill = 4 << 20
 
 // Merge folds next, the partial of the rows that immediately follow p's,
 // into p, so that p covers both ranges. Order matters: ties for the most
@@ -416,6 +360,21 @@ func (p *Partial) Merge(next *Partial) error {
 // normalized (see NormalizeQuantiles). It may be called more than once.
 func (p *Partial) Report(ctx context.Context, quantiles []float64) (*typev1.Report, error) {
 	rep := &typev1.Report{RowCount: p.rows}
+	// The quantiles of numeric columns held in memory alone are selected
+	// in parallel: they touch nothing shared (no spill file).
+	inMemory := make([]*typev1.NumericStats, len(p.cols))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i := range p.cols {
+		if c := &p.cols[i]; c.num != nil && len(c.num.runs) == 0 {
+			wg.Go(func() {
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				inMemory[i], _ = c.num.stats(ctx, nil, quantiles, p.fanIn) // no error without runs
+			})
+		}
+	}
+	wg.Wait()
 	for i := range p.cols {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -423,7 +382,9 @@ func (p *Partial) Report(ctx context.Context, quantiles []float64) (*typev1.Repo
 		c := &p.cols[i]
 		cs := &typev1.ColumnStats{Name: c.name, Type: c.typ, Count: c.count, NullCount: c.nulls}
 		var err error
-		if c.num != nil {
+		if inMemory[i] != nil {
+			cs.Numeric = inMemory[i]
+		} else if c.num != nil {
 			cs.Numeric, err = c.num.stats(ctx, &p.tmp, quantiles, p.fanIn)
 		} else {
 			cs.Categorical, err = c.cat.stats(ctx, &p.tmp, p.fanIn)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	typev1 "github.com/csvmesh/csvmesh/gen/csvmesh/type/v1"
+	"github.com/csvmesh/csvmesh/services/internal/csvparse"
 	"github.com/csvmesh/csvmesh/services/internal/tradegen"
 )
 
@@ -61,8 +62,8 @@ func TestTrades(t *testing.T) {
 
 // BenchmarkAnalyze measures the analyzer on a generated trades file, next to
 // a plain encoding/csv read of the same bytes and a read with the parser the
-// analyzer uses (csvparse through newRecordReader): the ratios show the cost
-// of the statistics over parsing.
+// analyzer uses (csvparse): the ratios show the cost of the statistics over
+// parsing.
 func BenchmarkAnalyze(b *testing.B) {
 	data, _ := trades(b, 16<<20)
 	b.Run("encoding-csv", func(b *testing.B) {
@@ -82,9 +83,9 @@ func BenchmarkAnalyze(b *testing.B) {
 	b.Run("csvparse", func(b *testing.B) {
 		b.SetBytes(int64(len(data)))
 		for b.Loop() {
-			r := newRecordReader(bytes.NewReader(data), 8, 0)
+			r := csvparse.NewReader(bytes.NewReader(data), csvparse.Options{MaxFields: 8})
 			for {
-				if _, err := r.Read(); err == io.EOF {
+				if _, err := r.Next(); err == io.EOF {
 					break
 				} else if err != nil {
 					b.Fatal(err)

@@ -1,77 +1,206 @@
 package analyzer
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"hash/maphash"
 	"os"
 	"slices"
-	"strings"
 	"unsafe"
 
 	typev1 "github.com/csvmesh/csvmesh/gen/csvmesh/type/v1"
 )
 
-// entryOverhead approximates the bytes a distinct value costs beyond its own
-// bytes: its entry (48 bytes) and the slack of the entries slice as it
-// grows. The hash table's slots are charged as they grow.
-const entryOverhead = 96
-
-// catEntry counts one distinct value.
+// catEntry counts one distinct value. It holds no pointer (the value's bytes
+// are located in the column's arena), so the garbage collector never scans
+// the entries, however many there are.
 type catEntry struct {
-	key   string
-	hash  uint64 // maphash of key with hashSeed
+	hash  uint64 // hashOf the value; unset while the column is sorted
 	count int64
-	first int64 // the 0-based data row where the value first appears
+	first int64   // the 0-based data row where the value first appears
+	ref   [8]byte // a value of up to 8 bytes itself; a longer one's arena block and offset (refOf)
+	n     uint32  // the value's length
 }
 
-// hashSeed is shared by every column so that entries keep their hash when
-// partials merge.
+// refOf returns the block and offset of a long value of e.
+func (e *catEntry) refOf() (blk, off uint32) {
+	return binary.LittleEndian.Uint32(e.ref[:4]), binary.LittleEndian.Uint32(e.ref[4:])
+}
+
+// pack returns a value of up to 8 bytes as an integer, its bytes in
+// little-endian order and zeros after them.
+func pack(v []byte) uint64 {
+	var b [8]byte
+	copy(b[:], v)
+	return binary.LittleEndian.Uint64(b[:])
+}
+
+// shortKey is a per-process secret mixed into the hashes of short values.
+var shortKey = maphash.Bytes(hashSeed, []byte("short"))
+
+// hashOf returns the hash of a value: a few multiplications for a value of
+// up to 8 bytes (symbols, sides, venues, booleans), maphash for a longer one.
+func hashOf(v []byte) uint64 {
+	if len(v) <= 8 {
+		return hashShort(pack(v), len(v))
+	}
+	return maphash.Bytes(hashSeed, v)
+}
+
+// hashShort is hashOf a value of n <= 8 bytes packed into x: murmur3's
+// finalizer, a bijection, over the value, its length and shortKey.
+func hashShort(x uint64, n int) uint64 {
+	h := x ^ shortKey ^ uint64(n)<<58
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 33
+	return h
+}
+
+// catEntrySize is the size of a catEntry in bytes.
+const catEntrySize = 40
+
+// hashSeed is shared by every column so that hashes agree across partials.
 var hashSeed = maphash.MakeSeed()
+
+// Sizes of the blocks of a column's memory. Each structure grows by whole
+// blocks that are never copied, so growing leaves no garbage behind, and
+// starts small, so that narrow columns and small budgets cost little.
+const (
+	// pageShift gives the entries of one page: 1024 (40 KiB). Only page 0
+	// grows (by append, up to a full page); the others are allocated full.
+	pageShift = 10
+	pageLen   = 1 << pageShift
+	pageMask  = pageLen - 1
+	// minArenaBlock and maxArenaBlock bound the blocks values are copied
+	// into; blocks double from the first to the last size. A value longer
+	// than a quarter of maxArenaBlock gets a block of its own.
+	minArenaBlock = 256
+	maxArenaBlock = 1 << 20
+)
 
 // catCol accumulates a STRING, BOOLEAN, DATE or DATETIME column: a count per
 // distinct value with the row it first appears in. The entries live in
 // memory while the budget allows, then go to disk as runs sorted by value.
 //
-// The entries are indexed by an open-addressing hash table that keeps each
-// value's hash: a new value is hashed once (a Go map would hash it for the
-// lookup, for the insert and again at every growth), which matters for
-// columns such as timestamps where nearly every value is new.
+// While every value the column holds in memory is greater than the one
+// before it (sorted is true: timestamps, sequence numbers, a file sorted by
+// the column) a value is new exactly when it is greater than the last one,
+// so the column keeps no hash table at all and its entries are already in
+// run order. The first value out of order builds the table, an
+// open-addressing one that keeps each value's hash: a new value is hashed
+// once, not at every growth.
 type catCol struct {
-	slots   []uint64 // 0 for an empty slot, else the entry index + 1 in the low and the hash's top bits in the high 32 bits; len is a power of two
-	entries []catEntry
-	last    int    // the entry of the previous value, a fast path for runs of equal values; -1 if none
-	size    int64  // memory charged for slots and entries
-	arena   []byte // the current block the bytes of new values are copied to
-	runs    []run
+	pages  [][]catEntry // the entries, pageLen per page
+	n      int          // number of entries
+	last   int          // the entry of the previous value, a fast path for repeats; -1 if none
+	sorted bool         // the entries are in strictly ascending value order and slots is nil
+	slots  []uint64     // 0 for an empty slot, else the entry index + 1 in the low and the hash's top bits in the high 32 bits; len is a power of two
+	blocks [][]byte     // the arena: the bytes of the values, by block
+	open   int          // 1 + the index of the block short values are appended to; 0 if none
+	size   int64        // memory charged for everything above
+	runs   []run
 }
 
-// arenaBlock is the size of the blocks distinct values are copied into: one
-// allocation per block instead of one per value.
-const arenaBlock = 64 << 10
+func newCatCol() *catCol { return &catCol{last: -1, sorted: true} }
 
-// intern copies v into the arena and returns the copy.
-func (c *catCol) intern(v string) string {
-	if len(v) == 0 {
-		return ""
+// entry returns entry j.
+func (c *catCol) entry(j int) *catEntry { return &c.pages[j>>pageShift][j&pageMask] }
+
+// key returns the bytes of e's value. A short value's bytes are in the
+// entry: they are valid until the column grows.
+func (c *catCol) key(e *catEntry) []byte {
+	if e.n <= 8 {
+		return e.ref[:e.n:e.n]
 	}
-	if len(v) > cap(c.arena)-len(c.arena) {
-		if len(v) > arenaBlock/4 {
-			return strings.Clone(v)
+	blk, off := e.refOf()
+	return c.blocks[blk][off : off+e.n : off+e.n]
+}
+
+// equal reports whether e holds v, which packs into x if short.
+func (c *catCol) equal(e *catEntry, v []byte, x uint64) bool {
+	if int(e.n) != len(v) {
+		return false
+	}
+	if len(v) <= 8 {
+		return binary.LittleEndian.Uint64(e.ref[:]) == x
+	}
+	return bytes.Equal(c.key(e), v)
+}
+
+// intern copies v into the arena and returns where it is and the change in
+// memory use.
+func (c *catCol) intern(v []byte) (blk, off uint32, d int64) {
+	if c.open == 0 || len(v) > cap(c.blocks[c.open-1])-len(c.blocks[c.open-1]) {
+		size := minArenaBlock
+		if c.open > 0 {
+			size = min(2*cap(c.blocks[c.open-1]), maxArenaBlock)
 		}
-		c.arena = make([]byte, 0, arenaBlock)
+		if len(v) > size/4 && len(v) > minArenaBlock {
+			// A long value gets a block of its own; the open block stays
+			// open for short values.
+			c.blocks = append(c.blocks, slices.Clone(v))
+			return uint32(len(c.blocks) - 1), 0, int64(cap(c.blocks[len(c.blocks)-1]))
+		}
+		c.blocks = append(c.blocks, make([]byte, 0, size))
+		c.open = len(c.blocks)
+		d = int64(size)
 	}
-	start := len(c.arena)
-	c.arena = append(c.arena, v...)
-	return unsafe.String(&c.arena[start], len(v))
+	b := &c.blocks[c.open-1]
+	off = uint32(len(*b))
+	*b = append(*b, v...)
+	return uint32(c.open - 1), off, d
+}
+
+// appendEntry adds e as entry c.n and returns the change in memory use.
+func (c *catCol) appendEntry(e catEntry) int64 {
+	var d int64
+	p := c.n >> pageShift
+	if p == len(c.pages) {
+		if p == 0 {
+			c.pages = append(c.pages, make([]catEntry, 0, 8))
+			d = 8 * catEntrySize
+		} else {
+			c.pages = append(c.pages, make([]catEntry, 0, pageLen))
+			d = pageLen * catEntrySize
+		}
+	}
+	pg := &c.pages[p]
+	if before := cap(*pg); len(*pg) == before {
+		*pg = slices.Grow(*pg, min(before, pageLen-before))
+		d += int64(cap(*pg)-before) * catEntrySize
+	}
+	*pg = append(*pg, e)
+	c.n++
+	return d
+}
+
+// newEntry copies v into the arena and appends its entry. It returns the
+// change in memory use.
+func (c *catCol) newEntry(v []byte, h uint64, count, first int64) int64 {
+	e := catEntry{hash: h, count: count, first: first, n: uint32(len(v))}
+	var d int64
+	if len(v) <= 8 {
+		copy(e.ref[:], v)
+	} else {
+		var blk, off uint32
+		blk, off, d = c.intern(v)
+		binary.LittleEndian.PutUint32(e.ref[:4], blk)
+		binary.LittleEndian.PutUint32(e.ref[4:], off)
+	}
+	d += c.appendEntry(e)
+	c.last = c.n - 1
+	c.size += d
+	return d
 }
 
 // find returns the index of the entry for v, or -1 and the empty slot where
-// it belongs.
-func (c *catCol) find(v string, h uint64) (entry, slot int) {
-	if len(c.slots) == 0 {
-		return -1, -1
-	}
+// it belongs. The column must not be sorted.
+func (c *catCol) find(v []byte, x, h uint64) (entry, slot int) {
 	mask := len(c.slots) - 1
 	tag := h &^ slotIndexMask
 	for i := int(h) & mask; ; i = (i + 1) & mask {
@@ -82,7 +211,7 @@ func (c *catCol) find(v string, h uint64) (entry, slot int) {
 		// The tag spares most mismatches a visit to the entry.
 		if s&^slotIndexMask == tag {
 			j := int(s&slotIndexMask) - 1
-			if e := &c.entries[j]; e.hash == h && e.key == v {
+			if e := c.entry(j); e.hash == h && c.equal(e, v, x) {
 				return j, i
 			}
 		}
@@ -95,56 +224,89 @@ const slotIndexMask = 1<<32 - 1
 
 func slotOf(entry int, h uint64) uint64 { return uint64(entry+1) | h&^slotIndexMask }
 
-// add records one non-missing value in the given row. It returns the change
-// in memory use.
-func (c *catCol) add(v string, row int64) int64 {
-	if c.last >= 0 && c.last < len(c.entries) && c.entries[c.last].key == v {
-		c.entries[c.last].count++
-		return 0
+// add records one non-missing value in the given row. v may alias a buffer
+// the caller reuses. It returns the change in memory use.
+func (c *catCol) add(v []byte, row int64) int64 {
+	var x uint64
+	if len(v) <= 8 {
+		x = pack(v)
 	}
-	h := maphash.String(hashSeed, v)
-	if i, _ := c.find(v, h); i >= 0 {
-		c.entries[i].count++
+	if c.last >= 0 {
+		if e := c.entry(c.last); c.equal(e, v, x) {
+			e.count++
+			return 0
+		}
+	}
+	var d int64
+	if c.sorted {
+		if c.n == 0 || bytes.Compare(v, c.key(c.entry(c.n-1))) > 0 {
+			return c.newEntry(v, 0, 1, row)
+		}
+		d = c.index()
+	}
+	var h uint64
+	if len(v) <= 8 {
+		h = hashShort(x, len(v))
+	} else {
+		h = maphash.Bytes(hashSeed, v)
+	}
+	if i, _ := c.find(v, x, h); i >= 0 {
+		c.entry(i).count++
 		c.last = i
-		return 0
+		return d
 	}
-	// Copy: v points into the parser's buffer.
-	return c.insert(catEntry{key: c.intern(v), hash: h, count: 1, first: row})
+	return d + c.insert(v, x, h, 1, row)
 }
 
-// insert adds an entry for a value that has none and returns the change in
-// memory use.
-func (c *catCol) insert(e catEntry) int64 {
+// insert adds an entry for a value that has none, in a column that is not
+// sorted, and returns the change in memory use.
+func (c *catCol) insert(v []byte, x, h uint64, count, first int64) int64 {
 	var d int64
-	if (len(c.entries)+1)*4 > len(c.slots)*3 {
+	if (c.n+1)*4 > len(c.slots)*3 {
 		d += c.grow()
 	}
-	_, slot := c.find(e.key, e.hash)
-	c.entries = append(c.entries, e)
-	c.last = len(c.entries) - 1
-	c.slots[slot] = slotOf(c.last, e.hash)
-	n := int64(len(e.key)) + entryOverhead
-	c.size += n
-	return d + n
+	_, slot := c.find(v, x, h)
+	d += c.newEntry(v, h, count, first)
+	c.slots[slot] = slotOf(c.last, h)
+	return d
 }
 
-// grow doubles the table, placing entries by their stored hashes. It returns
-// the change in memory use.
+// index ends the sorted state: it hashes the entries and builds the table.
+// It returns the change in memory use.
+func (c *catCol) index() int64 {
+	c.sorted = false
+	for j := range c.n {
+		e := c.entry(j)
+		e.hash = hashOf(c.key(e))
+	}
+	return c.grow()
+}
+
+// grow doubles the table, or more until it has room for one more entry,
+// placing entries by their stored hashes. It returns the change in memory
+// use.
 func (c *catCol) grow() int64 {
 	n := max(16, 2*len(c.slots))
+	for (c.n+1)*4 > n*3 {
+		n *= 2
+	}
 	c.slots = make([]uint64, n)
 	mask := n - 1
-	for j := range c.entries {
-		h := c.entries[j].hash
+	for j := range c.n {
+		h := c.entry(j).hash
 		i := int(h) & mask
 		for c.slots[i] != 0 {
 			i = (i + 1) & mask
 		}
 		c.slots[i] = slotOf(j, h)
 	}
-	// The slots are charged separately from entryOverhead: at most 8/3 of
-	// them per entry, 8 bytes each.
-	d := int64(n/2) * 8
+	// The new table is charged, and as much again for the tables it
+	// replaced (half as big, a quarter...): they are garbage until the next
+	// collection, and the budget is about the memory really in use.
+	d := int64(n) * 8
+	if n > 16 {
+		d = int64(n) * 8 * 3 / 2
+	}
 	c.size += d
 	return d
 }
@@ -152,24 +314,51 @@ func (c *catCol) grow() int64 {
 // mem returns the bytes the column holds in memory.
 func (c *catCol) mem() int64 { return c.size }
 
-func byKey(a, b catEntry) int { return strings.Compare(a.key, b.key) }
+// order returns the entry indexes in ascending value order, in perm if it
+// is big enough.
+func (c *catCol) order(perm []uint32) []uint32 {
+	perm = perm[:0]
+	for j := range c.n {
+		perm = append(perm, uint32(j))
+	}
+	if !c.sorted {
+		slices.SortFunc(perm, func(a, b uint32) int { return bytes.Compare(c.key(c.entry(int(a))), c.key(c.entry(int(b)))) })
+	}
+	return perm
+}
 
 // spill writes the entries to a run sorted by value and frees them. It
 // returns the change in memory use.
 func (c *catCol) spill(ctx context.Context, t *tempFiles, fanIn int) (int64, error) {
-	if len(c.entries) == 0 {
+	if c.n == 0 {
 		return 0, nil
 	}
-	slices.SortFunc(c.entries, byKey)
 	rw, err := newRunWriter(t)
 	if err != nil {
 		return 0, err
 	}
-	for _, e := range c.entries {
-		if err := rw.writeEntry(e.key, e.count, e.first); err != nil {
-			rw.abort()
-			return 0, fmt.Errorf("write spill file: %w", err)
+	write := func(j int) error {
+		e := c.entry(j)
+		return rw.writeEntry(c.key(e), e.count, e.first)
+	}
+	if c.sorted {
+		for j := range c.n {
+			if err = write(j); err != nil {
+				break
+			}
 		}
+	} else {
+		// The table is dropped next: its memory holds the order.
+		perm := c.order(uint32Slice(c.slots))
+		for _, j := range perm {
+			if err = write(int(j)); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		rw.abort()
+		return 0, fmt.Errorf("write spill file: %w", err)
 	}
 	r, err := rw.finish()
 	if err != nil {
@@ -178,48 +367,92 @@ func (c *catCol) spill(ctx context.Context, t *tempFiles, fanIn int) (int64, err
 	}
 	c.runs = append(c.runs, r)
 	freed := -c.size
-	c.slots, c.entries, c.last, c.size, c.arena = nil, nil, -1, 0, nil
+	runs := c.runs
+	*c = *newCatCol()
+	c.runs = runs
 	if len(c.runs) > 2*fanIn {
 		c.runs, err = compactRuns(c.runs, fanIn, fanIn, func(rs []run) (run, error) { return mergeEntryRuns(ctx, t, rs) })
 	}
 	return freed, err
 }
 
+// uint32Slice reuses the memory of s as a []uint32 of twice the capacity.
+func uint32Slice(s []uint64) []uint32 {
+	if cap(s) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(s))), 2*cap(s))[:0]
+}
+
 // merge folds o, a column of the rows that follow c's, into c; rowOffset is
 // the number of rows c covers. It returns the change in c's memory use; o
 // must not be used afterwards.
 func (c *catCol) merge(o *catCol, rowOffset int64) int64 {
-	var d int64
-	for _, e := range o.entries {
-		if i, _ := c.find(e.key, e.hash); i >= 0 {
-			c.entries[i].count += e.count
-			continue
+	before := c.size
+	switch {
+	case o.n == 0:
+	case c.sorted && o.sorted && (c.n == 0 || bytes.Compare(c.key(c.entry(c.n-1)), o.key(o.entry(0))) < 0):
+		// Still in order: take o's arena over and append its entries.
+		base := uint32(len(c.blocks))
+		c.blocks = append(c.blocks, o.blocks...)
+		c.size += o.size
+		for j := range o.n {
+			e := *o.entry(j)
+			if e.n > 8 {
+				blk, off := e.refOf()
+				binary.LittleEndian.PutUint32(e.ref[:4], blk+base)
+				binary.LittleEndian.PutUint32(e.ref[4:], off)
+			}
+			e.first += rowOffset
+			c.size += c.appendEntry(e)
 		}
-		e.first += rowOffset
-		d += c.insert(e)
+		c.last = c.n - 1
+	default:
+		if c.sorted {
+			c.index() // charges c.size itself
+		}
+		for j := range o.n {
+			e := o.entry(j)
+			v := o.key(e)
+			h := e.hash
+			if o.sorted {
+				h = hashOf(v)
+			}
+			var x uint64
+			if len(v) <= 8 {
+				x = pack(v)
+			}
+			if i, _ := c.find(v, x, h); i >= 0 {
+				c.entry(i).count += e.count
+				continue
+			}
+			c.insert(v, x, h, e.count, e.first+rowOffset)
+		}
 	}
 	for _, r := range o.runs {
 		r.rowOffset += rowOffset
 		c.runs = append(c.runs, r)
 	}
-	*o = catCol{last: -1}
-	return d
+	*o = *newCatCol()
+	return c.size - before
 }
 
 // stats computes the column's statistics. Ties for the most frequent value
 // go to the value that appears first in the file.
 func (c *catCol) stats(ctx context.Context, t *tempFiles, fanIn int) (*typev1.CategoricalStats, error) {
 	st := &typev1.CategoricalStats{}
-	var bestFirst int64
-	consider := func(v string, count, first int64) {
-		st.Unique++
-		if count > st.Freq || (count == st.Freq && first < bestFirst) {
-			st.Top, st.Freq, bestFirst = v, count, first
-		}
-	}
 	if len(c.runs) == 0 {
-		for _, e := range c.entries {
-			consider(e.key, e.count, e.first)
+		best := -1
+		var bestFirst int64
+		for j := range c.n {
+			e := c.entry(j)
+			if e.count > st.Freq || (e.count == st.Freq && e.first < bestFirst) {
+				best, st.Freq, bestFirst = j, e.count, e.first
+			}
+		}
+		st.Unique = int64(c.n)
+		if best >= 0 {
+			st.Top = string(c.key(c.entry(best)))
 		}
 		return st, nil
 	}
@@ -227,10 +460,8 @@ func (c *catCol) stats(ctx context.Context, t *tempFiles, fanIn int) (*typev1.Ca
 	if c.runs, err = compactRuns(c.runs, fanIn-1, fanIn, func(rs []run) (run, error) { return mergeEntryRuns(ctx, t, rs) }); err != nil {
 		return nil, err
 	}
-	// Sort a copy: the order of entries is what slots point into.
-	sorted := slices.Clone(c.entries)
-	slices.SortFunc(sorted, byKey)
-	srcs := []entrySource{&sliceEntries{entries: sorted}}
+	// A separate order: the table must stay valid for later calls.
+	srcs := []entrySource{&memEntries{c: c, perm: c.order(nil)}}
 	for _, r := range c.runs {
 		rr, err := openRun(r)
 		if err != nil {
@@ -244,6 +475,7 @@ func (c *catCol) stats(ctx context.Context, t *tempFiles, fanIn int) (*typev1.Ca
 		return nil, err
 	}
 	var bestBytes []byte
+	var bestFirst int64
 	for i := 0; ; i++ {
 		if i&0xffff == 0 {
 			if err := ctx.Err(); err != nil {
@@ -265,6 +497,22 @@ func (c *catCol) stats(ctx context.Context, t *tempFiles, fanIn int) (*typev1.Ca
 	}
 	st.Top = string(bestBytes)
 	return st, nil
+}
+
+// memEntries yields a column's in-memory entries in value order.
+type memEntries struct {
+	c    *catCol
+	perm []uint32
+	i    int
+}
+
+func (s *memEntries) next() ([]byte, int64, int64, bool, error) {
+	if s.i == len(s.perm) {
+		return nil, 0, 0, false, nil
+	}
+	e := s.c.entry(int(s.perm[s.i]))
+	s.i++
+	return s.c.key(e), e.count, e.first, true, nil
 }
 
 // mergeEntryRuns merges categorical runs into a new one, with row offsets
@@ -302,7 +550,7 @@ func mergeEntryRuns(ctx context.Context, t *tempFiles, runs []run) (run, error) 
 		if !ok {
 			break
 		}
-		if err := rw.writeEntry(string(v), count, first); err != nil {
+		if err := rw.writeEntry(v, count, first); err != nil {
 			rw.abort()
 			return run{}, fmt.Errorf("write spill file: %w", err)
 		}

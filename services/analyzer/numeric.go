@@ -73,64 +73,102 @@ func chunkMoments(xs []float64, shift float64) moments {
 // numericCol accumulates an INTEGER or NUMBER column. It keeps every value
 // for exact quantiles: in memory while the budget allows, then in sorted runs
 // on disk.
+//
+// The values in memory are kept in chunks that are never copied, so growing
+// leaves no garbage behind: chunk capacities double from chunkSize up to
+// maxChunk and are multiples of chunkSize, so that the moments fold the
+// same consecutive windows of chunkSize values whatever the chunking.
 type numericCol struct {
 	mom      moments
 	min, max float64
-	vals     []float64 // values not yet spilled; vals[:folded] are in mom
+	full     [][]float64 // filled chunks, all folded into mom
+	cur      []float64   // the chunk being filled; cur[:folded] are in mom
 	folded   int
+	size     int64 // bytes of the chunks' capacities
+	maxChunk int   // the largest chunk capacity, in values
 	runs     []run
 }
 
+func newNumericCol(maxChunk int) *numericCol { return &numericCol{maxChunk: maxChunk} }
+
 // add records one non-missing value. It returns the change in memory use.
 func (c *numericCol) add(x float64) int64 {
-	if c.mom.n == 0 && len(c.vals) == 0 {
-		c.min, c.max = x, x
-		c.mom.shift = x
-	} else {
+	if len(c.cur) < cap(c.cur) {
 		if x < c.min {
 			c.min = x
 		}
 		if x > c.max {
 			c.max = x
 		}
+		c.cur = append(c.cur, x)
+		if len(c.cur)-c.folded >= chunkSize {
+			c.fold()
+		}
+		return 0
 	}
-	before := cap(c.vals)
-	c.vals = append(c.vals, x)
-	if len(c.vals)-c.folded >= chunkSize {
-		c.fold()
+	return c.addSlow(x)
+}
+
+// addSlow is add when the current chunk is full or missing.
+func (c *numericCol) addSlow(x float64) int64 {
+	if c.mom.n == 0 && c.size == 0 {
+		c.min, c.max = x, x
+		c.mom.shift = x
 	}
-	return int64(cap(c.vals)-before) * 8
+	c.fold()
+	if len(c.cur) > 0 {
+		c.full = append(c.full, c.cur)
+	}
+	n := chunkSize
+	if k := len(c.full); k > 0 {
+		n = min(2*cap(c.full[k-1]), c.maxChunk)
+	}
+	c.cur = make([]float64, 0, n)
+	c.folded = 0
+	c.size += int64(n) * 8
+	c.add(x)
+	return int64(n) * 8
 }
 
 // fold folds the values not yet in the moments into them.
 func (c *numericCol) fold() {
-	if c.folded == len(c.vals) {
+	if c.folded == len(c.cur) {
 		return
 	}
-	c.mom.merge(chunkMoments(c.vals[c.folded:], c.mom.shift))
-	c.folded = len(c.vals)
+	c.mom.merge(chunkMoments(c.cur[c.folded:], c.mom.shift))
+	c.folded = len(c.cur)
+}
+
+// parts returns the non-empty chunks.
+func (c *numericCol) parts() [][]float64 {
+	ps := slices.Clone(c.full)
+	if len(c.cur) > 0 {
+		ps = append(ps, c.cur)
+	}
+	return ps
 }
 
 // mem returns the bytes the column holds in memory.
-func (c *numericCol) mem() int64 { return int64(cap(c.vals)) * 8 }
+func (c *numericCol) mem() int64 { return c.size }
 
 // spill writes the in-memory values to a sorted run and frees them. It
 // returns the change in memory use.
 func (c *numericCol) spill(ctx context.Context, t *tempFiles, fanIn int) (int64, error) {
-	if len(c.vals) == 0 {
+	if c.size == 0 {
 		return 0, nil
 	}
 	c.fold()
-	slices.Sort(c.vals)
+	parts := c.parts()
+	for _, p := range parts {
+		slices.Sort(p)
+	}
 	rw, err := newRunWriter(t)
 	if err != nil {
 		return 0, err
 	}
-	for _, x := range c.vals {
-		if err := rw.writeFloat(x); err != nil {
-			rw.abort()
-			return 0, fmt.Errorf("write spill file: %w", err)
-		}
+	if err := mergeSorted(parts, rw.writeFloat); err != nil {
+		rw.abort()
+		return 0, fmt.Errorf("write spill file: %w", err)
 	}
 	r, err := rw.finish()
 	if err != nil {
@@ -138,12 +176,58 @@ func (c *numericCol) spill(ctx context.Context, t *tempFiles, fanIn int) (int64,
 		return 0, err
 	}
 	c.runs = append(c.runs, r)
-	freed := -c.mem()
-	c.vals, c.folded = nil, 0
+	freed := -c.size
+	c.full, c.cur, c.folded, c.size = nil, nil, 0, 0
 	if len(c.runs) > 2*fanIn {
 		c.runs, err = compactRuns(c.runs, fanIn, fanIn, func(rs []run) (run, error) { return mergeFloatRuns(ctx, t, rs) })
 	}
 	return freed, err
+}
+
+// mergeSorted calls emit with the values of the sorted parts in ascending
+// order.
+func mergeSorted(parts [][]float64, emit func(float64) error) error {
+	if len(parts) == 1 {
+		for _, x := range parts[0] {
+			if err := emit(x); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// A binary heap of the parts by their first value.
+	h := slices.Clone(parts)
+	less := func(i, j int) bool { return h[i][0] < h[j][0] }
+	down := func(i int) {
+		for {
+			l := 2*i + 1
+			if l >= len(h) {
+				return
+			}
+			if r := l + 1; r < len(h) && less(r, l) {
+				l = r
+			}
+			if !less(l, i) {
+				return
+			}
+			h[i], h[l] = h[l], h[i]
+			i = l
+		}
+	}
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		down(i)
+	}
+	for len(h) > 0 {
+		if err := emit(h[0][0]); err != nil {
+			return err
+		}
+		if h[0] = h[0][1:]; len(h[0]) == 0 {
+			h[0] = h[len(h)-1]
+			h = h[:len(h)-1]
+		}
+		down(0)
+	}
+	return nil
 }
 
 // merge folds o, a column of the rows that follow c's, into c. It returns the
@@ -160,12 +244,17 @@ func (c *numericCol) merge(o *numericCol) int64 {
 		c.min, c.max = min(c.min, o.min), max(c.max, o.max)
 	}
 	c.mom.merge(o.mom)
-	before := c.mem()
-	c.vals = append(c.vals, o.vals...)
-	c.folded = len(c.vals)
+	if len(c.cur) > 0 {
+		c.full = append(c.full, c.cur)
+	}
+	c.full = append(c.full, o.full...)
+	// o's current chunk goes on being filled; what it holds is folded.
+	c.cur, c.folded = o.cur, len(o.cur)
+	c.size += o.size
 	c.runs = append(c.runs, o.runs...)
+	d := o.size
 	*o = numericCol{}
-	return c.mem() - before
+	return d
 }
 
 // stats computes the column's statistics for the given quantiles.
@@ -201,9 +290,11 @@ func (c *numericCol) stats(ctx context.Context, t *tempFiles, quantiles []float6
 
 	values := make(map[int64]float64, len(ranks))
 	if len(c.runs) == 0 {
-		selectInPlace(c.vals, ranks, 0, values)
+		selectParts(c.parts(), ranks, 0, values)
 	} else {
-		slices.Sort(c.vals)
+		for _, p := range c.parts() {
+			slices.Sort(p)
+		}
 		if err := c.selectRanks(ctx, t, ranks, values, fanIn); err != nil {
 			return nil, err
 		}
@@ -221,7 +312,10 @@ func (c *numericCol) selectRanks(ctx context.Context, t *tempFiles, ranks []int6
 	if c.runs, err = compactRuns(c.runs, fanIn-1, fanIn, func(rs []run) (run, error) { return mergeFloatRuns(ctx, t, rs) }); err != nil {
 		return err
 	}
-	srcs := []floatSource{&sliceFloats{xs: c.vals}}
+	var srcs []floatSource
+	for _, p := range c.parts() {
+		srcs = append(srcs, &sliceFloats{xs: p})
+	}
 	for _, r := range c.runs {
 		rr, err := openRun(r)
 		if err != nil {
@@ -328,21 +422,7 @@ func selectDepth(xs []float64, ranks []int64, base int64, out map[int64]float64,
 		// Median of three, from the start, middle and end.
 		a, b, c := xs[0], xs[len(xs)/2], xs[len(xs)-1]
 		pivot := max(min(a, b), min(max(a, b), c))
-		// Dutch national flag: xs[:lt] < pivot, xs[lt:i] == pivot, xs[gt:] > pivot.
-		lt, i, gt := 0, 0, len(xs)
-		for i < gt {
-			switch x := xs[i]; {
-			case x < pivot:
-				xs[lt], xs[i] = xs[i], xs[lt]
-				lt++
-				i++
-			case x > pivot:
-				gt--
-				xs[gt], xs[i] = xs[i], xs[gt]
-			default:
-				i++
-			}
-		}
+		lt, gt := partition3(xs, pivot)
 		loEnd, eqEnd := base+int64(lt), base+int64(gt)
 		k := 0
 		for k < len(ranks) && ranks[k] < loEnd {
@@ -370,6 +450,108 @@ func selectDepth(xs []float64, ranks []int64, base int64, out map[int64]float64,
 			xs, ranks, base = xs[gt:], above, eqEnd
 		}
 	}
+}
+
+// selectParts is selectInPlace over the concatenation of parts, which it
+// reorders, without copying them together: each round partitions every part
+// around one pivot and keeps the pieces holding ranks.
+func selectParts(parts [][]float64, ranks []int64, base int64, out map[int64]float64) {
+	var total int
+	for _, p := range parts {
+		total += len(p)
+	}
+	selectPartsDepth(parts, total, ranks, base, out, 2*bits.Len(uint(total)))
+}
+
+func selectPartsDepth(parts [][]float64, total int, ranks []int64, base int64, out map[int64]float64, depth int) {
+	for len(ranks) > 0 {
+		parts = slices.DeleteFunc(parts, func(p []float64) bool { return len(p) == 0 })
+		if len(parts) == 1 {
+			selectDepth(parts[0], ranks, base, out, depth)
+			return
+		}
+		depth--
+		if total <= 64 || depth < 0 {
+			// Sort the parts and walk their merge up to the last rank.
+			for _, p := range parts {
+				slices.Sort(p)
+			}
+			rank, k := base, 0
+			mergeSorted(parts, func(x float64) error {
+				for k < len(ranks) && ranks[k] == rank {
+					out[ranks[k]] = x
+					k++
+				}
+				rank++
+				return nil
+			})
+			return
+		}
+		// Median of three, from the first, middle and last values.
+		a, b, c := parts[0][0], at(parts, total/2), parts[len(parts)-1][len(parts[len(parts)-1])-1]
+		pivot := max(min(a, b), min(max(a, b), c))
+		below := make([][]float64, 0, len(parts))
+		above := make([][]float64, 0, len(parts))
+		var nlt, ngt int
+		for _, p := range parts {
+			lt, gt := partition3(p, pivot)
+			below = append(below, p[:lt])
+			above = append(above, p[gt:])
+			nlt += lt
+			ngt += len(p) - gt
+		}
+		loEnd, eqEnd := base+int64(nlt), base+int64(total-ngt)
+		k := 0
+		for k < len(ranks) && ranks[k] < loEnd {
+			k++
+		}
+		rb := ranks[:k]
+		j := k
+		for j < len(ranks) && ranks[j] < eqEnd {
+			out[ranks[j]] = pivot
+			j++
+		}
+		ra := ranks[j:]
+		if len(rb) > 0 && len(ra) > 0 {
+			selectPartsDepth(below, nlt, rb, base, out, depth)
+			parts, total, ranks, base = above, ngt, ra, eqEnd
+		} else if len(rb) > 0 {
+			parts, total, ranks = below, nlt, rb
+		} else {
+			parts, total, ranks, base = above, ngt, ra, eqEnd
+		}
+	}
+}
+
+// at returns the value at index i of the concatenation of parts.
+func at(parts [][]float64, i int) float64 {
+	for _, p := range parts {
+		if i < len(p) {
+			return p[i]
+		}
+		i -= len(p)
+	}
+	panic("analyzer: index out of range")
+}
+
+// partition3 reorders xs so that xs[:lt] < pivot, xs[lt:gt] == pivot and
+// xs[gt:] > pivot (the Dutch national flag).
+func partition3(xs []float64, pivot float64) (lt, gt int) {
+	i, gt := 0, len(xs)
+	for i < gt {
+		switch x := xs[i]; {
+		case x < pivot:
+			xs[lt], xs[i] = xs[i], xs[lt]
+			lt++
+			i++
+		case x > pivot:
+			gt--
+			xs[gt], xs[i] = xs[i], xs[gt]
+		default:
+			i++
+		}
+	}
+	return lt, gt
 }
 
 // quantilePlan says how to compute one quantile from the sorted values: the

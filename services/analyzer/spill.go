@@ -126,12 +126,12 @@ func (rw *runWriter) writeFloat(x float64) error {
 }
 
 // writeEntry appends one entry of a categorical run.
-func (rw *runWriter) writeEntry(value string, count, first int64) error {
+func (rw *runWriter) writeEntry(value []byte, count, first int64) error {
 	b := binary.AppendUvarint(rw.buf[:0], uint64(len(value)))
 	if _, err := rw.w.Write(b); err != nil {
 		return err
 	}
-	if _, err := rw.w.WriteString(value); err != nil {
+	if _, err := rw.w.Write(value); err != nil {
 		return err
 	}
 	b = binary.AppendUvarint(rw.buf[:0], uint64(count))
@@ -318,21 +318,6 @@ type entrySource interface {
 type runEntries struct{ rr *runReader }
 
 func (s runEntries) next() ([]byte, int64, int64, bool, error) { return s.rr.readEntry() }
-
-// sliceEntries yields in-memory entries sorted by value.
-type sliceEntries struct {
-	entries []catEntry
-	i       int
-}
-
-func (s *sliceEntries) next() ([]byte, int64, int64, bool, error) {
-	if s.i == len(s.entries) {
-		return nil, 0, 0, false, nil
-	}
-	e := &s.entries[s.i]
-	s.i++
-	return []byte(e.key), e.count, e.first, true, nil
-}
 
 type entryCursor struct {
 	value        []byte
