@@ -8,6 +8,7 @@ import (
 	"hash/maphash"
 	"os"
 	"slices"
+	"unicode/utf8"
 	"unsafe"
 
 	typev1 "github.com/csvmesh/csvmesh/gen/csvmesh/type/v1"
@@ -452,7 +453,7 @@ func (c *catCol) stats(ctx context.Context, t *tempFiles, fanIn int) (*typev1.Ca
 		}
 		st.Unique = int64(c.n)
 		if best >= 0 {
-			st.Top = string(c.key(c.entry(best)))
+			st.Top = topValue(c.key(c.entry(best)))
 		}
 		return st, nil
 	}
@@ -495,7 +496,7 @@ func (c *catCol) stats(ctx context.Context, t *tempFiles, fanIn int) (*typev1.Ca
 			st.Freq, bestFirst = count, first
 		}
 	}
-	st.Top = string(bestBytes)
+	st.Top = topValue(bestBytes)
 	return st, nil
 }
 
@@ -560,4 +561,21 @@ func mergeEntryRuns(ctx context.Context, t *tempFiles, runs []run) (run, error) 
 		os.Remove(rw.f.Name())
 	}
 	return r, err
+}
+
+// MaxTopBytes bounds the `top` value a report carries, so that a column of
+// huge values cannot make a report (and every job listing it) huge.
+const MaxTopBytes = 1024
+
+// topValue returns v as the report's top value: cut to MaxTopBytes at a
+// UTF-8 character boundary, with "…" marking a cut.
+func topValue(v []byte) string {
+	if len(v) <= MaxTopBytes {
+		return string(v)
+	}
+	cut := MaxTopBytes - len("…")
+	for cut > 0 && !utf8.RuneStart(v[cut]) {
+		cut--
+	}
+	return string(v[:cut]) + "…"
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"unicode/utf8"
 
 	typev1 "github.com/csvmesh/csvmesh/gen/csvmesh/type/v1"
 )
@@ -624,5 +625,28 @@ func TestReadError(t *testing.T) {
 	_, err := Analyze(context.Background(), r, schema, true, nil, Config{}, nil)
 	if !errors.Is(err, boom) || errors.Is(err, ErrMalformedInput) {
 		t.Fatalf("Analyze = %v, want the reader's error and not ErrMalformedInput", err)
+	}
+}
+
+func TestTopValueIsBounded(t *testing.T) {
+	long := strings.Repeat("é", MaxTopBytes) // 2 bytes a character
+	in := "note\n" + long + "\n" + long + "\nshort\n"
+	schema := &typev1.Schema{Fields: []*typev1.Field{{Name: "note", Type: typev1.FieldType_FIELD_TYPE_STRING}}}
+	rep, err := Analyze(context.Background(), strings.NewReader(in), schema, true, nil, Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := rep.GetColumns()[0].GetCategorical()
+	if cs.GetFreq() != 2 || cs.GetUnique() != 2 {
+		t.Fatalf("freq/unique = %d/%d, want 2/2", cs.GetFreq(), cs.GetUnique())
+	}
+	top := cs.GetTop()
+	if len(top) > MaxTopBytes || !utf8.ValidString(top) || !strings.HasSuffix(top, "…") || !strings.HasPrefix(long, strings.TrimSuffix(top, "…")) {
+		t.Errorf("top is %d bytes (valid UTF-8: %v), want a prefix of the value cut within %d bytes and marked", len(top), utf8.ValidString(top), MaxTopBytes)
+	}
+	for _, v := range []string{"", "short", strings.Repeat("x", MaxTopBytes)} {
+		if got := topValue([]byte(v)); got != v {
+			t.Errorf("topValue(%d bytes) changed a value within the bound", len(v))
+		}
 	}
 }

@@ -312,6 +312,8 @@ type CategoricalStats struct {
 	// The number of distinct non-missing values.
 	Unique int64 `protobuf:"varint,1,opt,name=unique,proto3" json:"unique,omitempty"`
 	// The most frequent value; ties go to the value seen first in the file.
+	// A value longer than 1 KiB is cut there (at a character boundary) and
+	// ends with "…".
 	Top string `protobuf:"bytes,2,opt,name=top,proto3" json:"top,omitempty"`
 	// How often `top` occurs.
 	Freq          int64 `protobuf:"varint,3,opt,name=freq,proto3" json:"freq,omitempty"`
