@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -60,6 +61,30 @@ type quotaError struct {
 
 func (e *quotaError) Error() string { return e.msg }
 
+// alreadyExistsError is a resource that exists already and differs from the
+// one requested: AlreadyExists with ResourceInfo naming it.
+type alreadyExistsError struct {
+	resourceType string
+	name         string
+	msg          string
+}
+
+func (e *alreadyExistsError) Error() string { return e.msg }
+
+// unavailableError is a request the server cannot serve now but may later
+// (it is shutting down): Unavailable, which clients retry.
+type unavailableError struct{ msg string }
+
+func (e *unavailableError) Error() string { return e.msg }
+
+// idleUploadError is an upload whose client sent nothing for longer than the
+// idle timeout: Aborted.
+type idleUploadError struct{ idle time.Duration }
+
+func (e *idleUploadError) Error() string {
+	return fmt.Sprintf("the upload was aborted: the client sent nothing for %s (the upload idle timeout); upload the file again", e.idle)
+}
+
 const (
 	resourceTypeJob      = "csvmesh.ingest.v1.Job"
 	resourceTypeArtifact = "csvmesh.ingest.v1.Artifact"
@@ -79,6 +104,9 @@ func toStatus(ctx context.Context, log *slog.Logger, err error) error {
 		nf *notFoundError
 		pe *preconditionError
 		qe *quotaError
+		ae *alreadyExistsError
+		ue *unavailableError
+		ie *idleUploadError
 	)
 	switch {
 	case errors.As(err, &fe):
@@ -97,6 +125,14 @@ func toStatus(ctx context.Context, log *slog.Logger, err error) error {
 		return withDetails(codes.ResourceExhausted, qe.msg, &errdetails.QuotaFailure{
 			Violations: []*errdetails.QuotaFailure_Violation{{Subject: qe.subject, Description: qe.msg}},
 		})
+	case errors.As(err, &ae):
+		return withDetails(codes.AlreadyExists, ae.msg, &errdetails.ResourceInfo{
+			ResourceType: ae.resourceType, ResourceName: ae.name, Description: ae.msg,
+		})
+	case errors.As(err, &ue):
+		return status.Error(codes.Unavailable, ue.msg)
+	case errors.As(err, &ie):
+		return status.Error(codes.Aborted, ie.Error())
 	case errors.Is(err, jobstore.ErrInvalidPageToken):
 		return withDetails(codes.InvalidArgument, "invalid page_token", &errdetails.BadRequest{
 			FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "page_token", Description: "not a token returned by ListJobs"}},

@@ -5,15 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	ingestv1 "github.com/csvmesh/csvmesh/gen/csvmesh/ingest/v1"
 	"github.com/csvmesh/csvmesh/services/ingest/jobstore"
 	"github.com/csvmesh/csvmesh/services/internal/storage"
+	"github.com/csvmesh/csvmesh/services/internal/telemetry"
 )
 
 // Page sizes of ListJobs.
@@ -49,22 +55,66 @@ func (s *Server) getJob(ctx context.Context, field, name string) (*jobstore.Reco
 	return rec, err
 }
 
-// ListJobs implements ingestv1.IngestServiceServer.
+// listTokenReserve is the room ListJobs keeps in its size budget for the
+// next_page_token field (a token is about 80 bytes).
+const listTokenReserve = 128
+
+// ListJobs implements ingestv1.IngestServiceServer. With view unset or
+// BASIC the jobs come without their reports and sample errors; with FULL,
+// whole. A page ends early, with a next_page_token, before the response
+// would exceed the configured size (WithMaxListResponseBytes); it always
+// holds at least one job.
 func (s *Server) ListJobs(ctx context.Context, req *ingestv1.ListJobsRequest) (*ingestv1.ListJobsResponse, error) {
+	resp, err := s.listJobs(ctx, req)
+	if err != nil {
+		return nil, toStatus(ctx, s.log, err)
+	}
+	return resp, nil
+}
+
+func (s *Server) listJobs(ctx context.Context, req *ingestv1.ListJobsRequest) (*ingestv1.ListJobsResponse, error) {
 	size := int(req.GetPageSize())
 	switch {
 	case size < 0:
-		return nil, toStatus(ctx, s.log, invalidField("page_size", "the page size cannot be negative"))
+		return nil, invalidField("page_size", "the page size cannot be negative")
 	case size == 0:
 		size = DefaultPageSize
 	case size > MaxPageSize:
 		size = MaxPageSize
 	}
+	view := req.GetView()
+	switch view {
+	case ingestv1.JobView_JOB_VIEW_UNSPECIFIED, ingestv1.JobView_JOB_VIEW_BASIC, ingestv1.JobView_JOB_VIEW_FULL:
+	default:
+		return nil, invalidField("view", "unknown view %d; use JOB_VIEW_BASIC or JOB_VIEW_FULL", view)
+	}
 	jobs, next, err := s.jobs.List(ctx, size, req.GetPageToken())
 	if err != nil {
-		return nil, toStatus(ctx, s.log, err)
+		return nil, err
+	}
+	budget := s.opts.maxListBytes - listTokenReserve
+	total := 0
+	for i, job := range jobs {
+		if view != ingestv1.JobView_JOB_VIEW_FULL {
+			basicView(job)
+		}
+		n := protowire.SizeTag(1) + protowire.SizeBytes(proto.Size(job))
+		if i > 0 && total+n > budget {
+			jobs, next = jobs[:i], jobstore.PageToken(jobs[i-1])
+			break
+		}
+		total += n
 	}
 	return &ingestv1.ListJobsResponse{Jobs: jobs, NextPageToken: next}, nil
+}
+
+// basicView strips job of what JOB_VIEW_BASIC leaves out: the report and
+// the sample errors (counts and schema stay).
+func basicView(job *ingestv1.Job) {
+	job.Report = nil
+	if v := job.GetValidation(); v != nil {
+		v.SampleErrors = nil
+	}
 }
 
 // CancelJob implements ingestv1.IngestServiceServer. It moves the job to
@@ -103,10 +153,14 @@ func (s *Server) cancelJob(ctx context.Context, name string) (*ingestv1.Job, err
 	s.mu.Lock()
 	cancel := s.running[id]
 	s.mu.Unlock()
+	s.log.InfoContext(ctx, "job cancelled", "job", jobName(id))
 	if cancel != nil {
+		// The worker removes unlisted outputs once its calls have ended.
 		cancel(errJobCancelled)
+	} else {
+		// Not running here: a run a crash interrupted may have left outputs.
+		s.removeUnlisted(telemetry.WithAttrs(ctx, slog.String("job", jobName(id))), job)
 	}
-	s.log.InfoContext(ctx, "job cancelled", "job", id)
 	return job, nil
 }
 
@@ -118,7 +172,10 @@ func stateWord(st ingestv1.Job_State) string {
 // job's notifications first, then sends the stored events after
 // after_sequence and, on every notification, the ones appended since: no
 // event is lost or sent twice, and a slow watcher slows only itself. It ends
-// after the event that makes the job terminal, or when the client leaves.
+// after the event that makes the job terminal; when the job is terminal and
+// no event remains after the cursor (a cursor at or past the end of a
+// finished job); when the client leaves; or, with UNAVAILABLE, when the
+// server stops.
 func (s *Server) WatchJob(req *ingestv1.WatchJobRequest, stream ingestv1.IngestService_WatchJobServer) error {
 	ctx := stream.Context()
 	if err := s.watch(ctx, req, stream); err != nil {
@@ -138,16 +195,12 @@ func (s *Server) watch(ctx context.Context, req *ingestv1.WatchJobRequest, strea
 	}
 	signal, unsubscribe := s.notify.subscribe(id)
 	defer unsubscribe()
-	rec, err := s.getJob(ctx, "name", req.GetName())
-	if err != nil {
-		return err
-	}
-	// Nothing is appended after a terminal event, so a watcher that has seen
-	// it already gets nothing more.
-	if terminal(rec.Job.GetState()) && after >= rec.LastSequence {
-		return nil
-	}
 	for {
+		select {
+		case <-s.closing:
+			return shuttingDown(after)
+		default:
+		}
 		events, err := s.jobs.Events(ctx, id, after, watchBatch)
 		if err != nil {
 			return err
@@ -164,12 +217,32 @@ func (s *Server) watch(ctx context.Context, req *ingestv1.WatchJobRequest, strea
 		if len(events) == watchBatch {
 			continue
 		}
+		// Caught up with the log. The job's state decides whether more can
+		// come: nothing is appended after a terminal event, so a watcher
+		// whose cursor is at or past the end of a finished job is done. A
+		// cursor past the end of a running job is valid: wait for the job.
+		rec, err := s.getJob(ctx, "name", req.GetName())
+		if err != nil {
+			return err
+		}
+		if terminal(rec.Job.GetState()) {
+			if rec.LastSequence > after {
+				continue // events appended since the read above
+			}
+			return nil
+		}
 		select {
 		case <-signal:
+		case <-s.closing:
+			return shuttingDown(after)
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
+}
+
+func shuttingDown(after int64) error {
+	return &unavailableError{msg: fmt.Sprintf("the server is shutting down; reconnect with after_sequence=%d to continue", after)}
 }
 
 // DownloadArtifact implements ingestv1.IngestServiceServer. It streams the
@@ -273,7 +346,93 @@ func (s *Server) sweepOrphans(ctx context.Context) error {
 		if err := s.store.DeletePrefix(ctx, "jobs/"+id); err != nil {
 			return fmt.Errorf("remove orphaned job directory %s: %w", id, err)
 		}
-		s.log.WarnContext(ctx, "removed the objects of an upload that has no job", "job", id)
+		s.log.WarnContext(ctx, "removed the objects of an upload that has no job", "job", jobName(id))
 	}
 	return nil
+}
+
+// tempFileName matches the names storage.Dir gives the temporary file of a
+// write in progress: ".tmp-<name>-<digits>" (os.CreateTemp's pattern
+// ".tmp-<name>-*").
+var tempFileName = regexp.MustCompile(`^\.tmp-.+-[0-9]+$`)
+
+// sweepTempFiles removes, under every job directory, the temporary files of
+// writes a crash interrupted. It must run before the workers start: then no
+// write of this process is in progress but those of uploads, whose
+// directories it skips. Like sweepOrphans it works on storage.Dir only.
+func (s *Server) sweepTempFiles(ctx context.Context) error {
+	rooted, ok := s.store.(interface{ Root() string })
+	if !ok {
+		return nil
+	}
+	jobsDir := filepath.Join(rooted.Root(), "jobs")
+	entries, err := os.ReadDir(jobsDir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("list job directories: %w", err)
+	}
+	var errs []error
+	for _, e := range entries {
+		id := e.Name()
+		if !e.IsDir() || !validJobID(id) {
+			continue
+		}
+		s.mu.Lock()
+		_, uploading := s.uploads[id]
+		s.mu.Unlock()
+		if uploading {
+			continue
+		}
+		dir := filepath.Join(jobsDir, id)
+		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if !d.Type().IsRegular() || !tempFileName.MatchString(d.Name()) {
+				return nil
+			}
+			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+			rel, _ := filepath.Rel(dir, path)
+			s.log.WarnContext(ctx, "removed the temporary file of an interrupted write", "job", jobName(id), "file", filepath.ToSlash(rel))
+			return nil
+		})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("job directory %s: %w", id, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// removeUnlisted removes, best effort, the outputs of a FAILED or CANCELLED
+// job that it does not list as artifacts: what a stage committed before the
+// job ended but was never recorded. Each removal or failure is logged; ctx
+// carries the job's log attribute.
+func (s *Server) removeUnlisted(ctx context.Context, job *ingestv1.Job) {
+	if st := job.GetState(); st != ingestv1.Job_STATE_FAILED && st != ingestv1.Job_STATE_CANCELLED {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	id := jobstore.JobID(job)
+	listed := map[ingestv1.Artifact_Kind]bool{}
+	for _, a := range job.GetArtifacts() {
+		listed[a.GetKind()] = true
+	}
+	for _, k := range []ingestv1.Artifact_Kind{ingestv1.Artifact_KIND_NORMALIZED, ingestv1.Artifact_KIND_REJECTS, ingestv1.Artifact_KIND_REPORT} {
+		if listed[k] {
+			continue
+		}
+		key := objectKey(id, k)
+		if _, err := s.store.Stat(ctx, key); errors.Is(err, storage.ErrNotFound) {
+			continue
+		}
+		if err := s.store.Delete(ctx, key); err != nil {
+			s.log.ErrorContext(ctx, "removing an output the job does not list", "object", key, "error", err.Error())
+			continue
+		}
+		s.log.InfoContext(ctx, "removed an output the job does not list", "object", key, "state", stateWord(job.GetState()))
+	}
 }

@@ -7,11 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	grpccodes "google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -51,6 +53,7 @@ var (
 // worker claims pending jobs and runs them, one at a time, until ctx ends.
 func (s *Server) worker(ctx context.Context) {
 	for ctx.Err() == nil {
+		stranded := s.requeueStranded(ctx)
 		rec, err := s.claim(ctx)
 		if err == nil {
 			s.signalWork() // there may be more: wake another idle worker
@@ -64,6 +67,8 @@ func (s *Server) worker(ctx context.Context) {
 			}
 			s.log.ErrorContext(ctx, "claiming a pending job", "error", err.Error())
 			retry = time.After(s.opts.retryBackoff) // collected when unused (Go 1.23+)
+		} else if stranded {
+			retry = time.After(s.opts.retryBackoff)
 		}
 		select {
 		case <-s.wake:
@@ -95,7 +100,9 @@ func (s *Server) claim(ctx context.Context) (*jobstore.Record, error) {
 
 // runJob runs a claimed job to a terminal state, unless root ends first
 // (the server stops; the job stays as it is and resumes on the next start)
-// or the job is cancelled.
+// or the job is cancelled. A job it cannot keep track of, because the job
+// store keeps failing, goes back to the queue (requeue): a claimed job is
+// never left in a running state with no worker.
 func (s *Server) runJob(root context.Context, rec *jobstore.Record) {
 	id := jobstore.JobID(rec.Job)
 	jobCtx, cancel := context.WithCancelCause(root)
@@ -108,9 +115,24 @@ func (s *Server) runJob(root context.Context, rec *jobstore.Record) {
 		delete(s.running, id)
 		s.mu.Unlock()
 	}()
+	logCtx := telemetry.WithAttrs(jobCtx, slog.String("job", jobName(id)))
 	// A CancelJob that committed between the claim and the registration
 	// above found nothing to cancel; it shows in the store.
-	if cur, err := s.jobs.Get(jobCtx, id); err != nil || cur.Job.GetState() != rec.Job.GetState() {
+	var cur *jobstore.Record
+	err := s.retryStore(logCtx, func(ctx context.Context) error {
+		var err error
+		cur, err = s.jobs.Get(ctx, id)
+		return err
+	})
+	switch {
+	case err != nil && root.Err() != nil:
+		return // stopping: the job resumes on the next start
+	case err != nil:
+		s.log.ErrorContext(logCtx, "reading a claimed job failed; putting it back in the queue", "error", err.Error())
+		s.requeue(logCtx, id, rec.Job.GetState())
+		return
+	case cur.Job.GetState() != rec.Job.GetState():
+		s.removeUnlisted(logCtx, cur.Job)
 		return
 	}
 
@@ -120,13 +142,14 @@ func (s *Server) runJob(root context.Context, rec *jobstore.Record) {
 		attribute.String("csvmesh.file_name", rec.Job.GetFileName()),
 		attribute.Int64("csvmesh.size_bytes", rec.Job.GetSizeBytes())))
 	defer span.End()
-	ctx = telemetry.WithAttrs(ctx, slog.String("job", id))
+	ctx = telemetry.WithAttrs(ctx, slog.String("job", jobName(id)))
 	s.log.InfoContext(ctx, "job started", "state", rec.Job.GetState().String())
 
 	from, err := s.execute(ctx, id, rec.Job)
 	switch {
 	case err == nil:
 		s.log.InfoContext(ctx, "job finished")
+		s.removeUnlistedOf(ctx, id) // a job can end FAILED without an error: all rows rejected
 		return
 	case root.Err() != nil:
 		s.log.InfoContext(ctx, "server stopping; the job will resume on the next start")
@@ -134,20 +157,137 @@ func (s *Server) runJob(root context.Context, rec *jobstore.Record) {
 	case errors.Is(context.Cause(jobCtx), errJobCancelled) || errors.Is(err, errStateChanged):
 		s.log.InfoContext(ctx, "job cancelled")
 		span.SetStatus(codes.Error, "cancelled")
+		s.removeUnlistedOf(ctx, id)
 		return
 	}
 	reason := s.failureReason(ctx, err)
 	span.SetStatus(codes.Error, reason)
-	if _, ferr := s.update(ctx, id, from, func(job *ingestv1.Job) []*ingestv1.JobEvent {
+	// Recorded even while the server stops: the failure is known.
+	failed, ferr := s.update(context.WithoutCancel(ctx), id, from, func(job *ingestv1.Job) []*ingestv1.JobEvent {
 		job.State = ingestv1.Job_STATE_FAILED
 		job.FailureReason = reason
 		job.EndTime = timestamppb.New(s.opts.now())
 		return []*ingestv1.JobEvent{stateChange(from, ingestv1.Job_STATE_FAILED, reason)}
-	}); ferr != nil && !errors.Is(ferr, errStateChanged) && root.Err() == nil {
-		s.log.ErrorContext(ctx, "recording a job failure", "error", ferr.Error())
+	})
+	switch {
+	case ferr == nil:
+		s.log.InfoContext(ctx, "job failed", "reason", reason)
+		s.removeUnlisted(ctx, failed)
+	case errors.Is(ferr, errStateChanged):
+		s.log.InfoContext(ctx, "job cancelled")
+		s.removeUnlistedOf(ctx, id)
+	default:
+		s.log.ErrorContext(ctx, "recording a job failure failed; putting the job back in the queue", "reason", reason, "error", ferr.Error())
+		s.requeue(ctx, id, from)
+	}
+}
+
+// removeUnlistedOf loads the job and removes the outputs a failed or
+// cancelled job does not list (removeUnlisted).
+func (s *Server) removeUnlistedOf(ctx context.Context, id string) {
+	ctx = context.WithoutCancel(ctx)
+	rec, err := s.jobs.Get(ctx, id)
+	if err != nil {
+		s.log.ErrorContext(ctx, "reading a finished job to remove its unlisted outputs", "error", err.Error())
 		return
 	}
-	s.log.InfoContext(ctx, "job failed", "reason", reason)
+	s.removeUnlisted(ctx, rec.Job)
+}
+
+// retryStore runs fn, a job-store operation, up to the configured number of
+// attempts with the configured backoff while it fails for a reason other
+// than a changed state, a missing job or the end of ctx. Each failure is
+// logged with its error.
+func (s *Server) retryStore(ctx context.Context, fn func(context.Context) error) error {
+	backoff := s.opts.retryBackoff
+	for n := 1; ; n++ {
+		err := fn(ctx)
+		if err == nil || errors.Is(err, errStateChanged) || errors.Is(err, jobstore.ErrNotFound) || ctx.Err() != nil {
+			return err
+		}
+		var (
+			pe *preconditionError
+			sf *stageFailure
+		)
+		if errors.As(err, &pe) || errors.As(err, &sf) {
+			return err
+		}
+		if n >= s.opts.retryAttempts {
+			return fmt.Errorf("after %d attempts: %w", n, err)
+		}
+		wait := jitter(backoff)
+		backoff = min(2*backoff, s.opts.maxRetryBackoff)
+		s.log.WarnContext(ctx, "job store operation failed; retrying", "attempt", n, "of", s.opts.retryAttempts, "retry_in", wait.String(), "error", err.Error())
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+	}
+}
+
+// requeue puts a claimed job the worker cannot go on with back to PENDING,
+// provided it is still in state from, so that a worker claims it again. When
+// even that cannot be recorded the job is remembered as stranded, and the
+// workers keep trying (requeueStranded). ctx carries the job's log
+// attribute.
+func (s *Server) requeue(ctx context.Context, id string, from ingestv1.Job_State) {
+	ctx = context.WithoutCancel(ctx)
+	err := s.putBack(ctx, id, from)
+	switch {
+	case err == nil:
+		s.log.WarnContext(ctx, "job put back in the queue")
+		s.signalWork()
+	case errors.Is(err, errStateChanged) || errors.Is(err, jobstore.ErrNotFound):
+	default:
+		s.log.ErrorContext(ctx, "putting a job back in the queue failed; the workers will keep trying", "state", from.String(), "error", err.Error())
+		s.mu.Lock()
+		s.stranded[id] = from
+		s.mu.Unlock()
+	}
+}
+
+func (s *Server) putBack(ctx context.Context, id string, from ingestv1.Job_State) error {
+	return s.retryStore(ctx, func(ctx context.Context) error { return s.putBackOnce(ctx, id, from) })
+}
+
+func (s *Server) putBackOnce(ctx context.Context, id string, from ingestv1.Job_State) error {
+	_, err := s.updateOnce(ctx, id, from, func(job *ingestv1.Job) []*ingestv1.JobEvent {
+		job.State = ingestv1.Job_STATE_PENDING
+		job.Progress = nil
+		return []*ingestv1.JobEvent{stateChange(from, ingestv1.Job_STATE_PENDING,
+			"queued again: the ingest service could not record the job's progress; the server log has the details")}
+	})
+	return err
+}
+
+// requeueStranded tries once more to put back in the queue the jobs requeue
+// could not. It reports whether some are still stranded.
+func (s *Server) requeueStranded(ctx context.Context) bool {
+	s.mu.Lock()
+	todo := make(map[string]ingestv1.Job_State, len(s.stranded))
+	for id, st := range s.stranded {
+		todo[id] = st
+	}
+	s.mu.Unlock()
+	left := false
+	for id, from := range todo {
+		err := s.putBackOnce(ctx, id, from)
+		if err != nil && !errors.Is(err, errStateChanged) && !errors.Is(err, jobstore.ErrNotFound) {
+			s.log.WarnContext(ctx, "putting a stranded job back in the queue failed", "job", jobName(id), "error", err.Error())
+			left = true
+			continue
+		}
+		s.mu.Lock()
+		delete(s.stranded, id)
+		s.mu.Unlock()
+		if err == nil {
+			s.log.WarnContext(ctx, "stranded job put back in the queue", "job", jobName(id))
+		}
+	}
+	return left
 }
 
 func (s *Server) failureReason(ctx context.Context, err error) string {
@@ -193,6 +333,9 @@ func (s *Server) validate(ctx context.Context, id string, job *ingestv1.Job) (*v
 		RejectsOutput:    &typev1.ObjectRef{Key: objectKey(id, ingestv1.Artifact_KIND_REJECTS)},
 	}
 	rec := s.newRecorder(id, ingestv1.Job_STATE_VALIDATING)
+	if err := s.retryStore(ctx, rec.load); err != nil {
+		return nil, nil, fmt.Errorf("read the job's recorded row errors: %w", err)
+	}
 	var result *validatorv1.ValidationResult
 	err := s.runStage(ctx, id, stageValidate, rec, func(ctx context.Context) error {
 		result = nil
@@ -359,6 +502,7 @@ func (s *Server) runStage(ctx context.Context, id string, st stage, rec *recorde
 	stageCtx, cancel := context.WithTimeout(ctx, s.opts.stageTimeout)
 	defer cancel()
 	backoff := s.opts.retryBackoff
+	start := time.Now()
 	for n := 1; ; n++ {
 		rec.reset()
 		err := attempt(stageCtx)
@@ -379,20 +523,31 @@ func (s *Server) runStage(ctx context.Context, id string, st stage, rec *recorde
 		if !ok {
 			return err // our own (store) error
 		}
+		// Reasons and events are for users: the downstream's raw error
+		// (transport text included) goes to the log only.
 		switch stat.Code() {
 		case grpccodes.Unavailable:
+			s.log.WarnContext(ctx, st.service+" unavailable", "attempt", n, "of", s.opts.retryAttempts, "code", stat.Code().String(), "error", stat.Message())
 			if n >= s.opts.retryAttempts {
-				return &stageFailure{reason: fmt.Sprintf("%s unavailable after %d attempts: %s", st.service, n, stat.Message())}
+				return &stageFailure{reason: fmt.Sprintf("the %s could not be reached after %d attempts over %s; check that it is running at its configured address",
+					st.service, n, roundDuration(time.Since(start)))}
 			}
 		case grpccodes.FailedPrecondition, grpccodes.InvalidArgument, grpccodes.OutOfRange:
-			return &stageFailure{reason: stat.Message()}
+			s.log.InfoContext(ctx, st.service+" refused the job", "code", stat.Code().String(), "error", stat.Message())
+			return &stageFailure{reason: explain(stat)}
 		default:
-			return &stageFailure{reason: fmt.Sprintf("%s failed: the %s answered %s: %s", st.noun, st.service, stat.Code(), stat.Message())}
+			s.log.ErrorContext(ctx, st.service+" failed", "code", stat.Code().String(), "error", stat.Message())
+			reason := fmt.Sprintf("%s failed: the %s answered %s", st.noun, st.service, stat.Code())
+			if msg, ok := userMessage(stat); ok {
+				reason += ": " + msg
+			} else {
+				reason += "; the " + st.service + "'s log has the details"
+			}
+			return &stageFailure{reason: reason}
 		}
 		wait := jitter(backoff)
 		backoff = min(2*backoff, s.opts.maxRetryBackoff)
-		msg := fmt.Sprintf("%s unavailable (attempt %d of %d): %s; retrying in %s", st.service, n, s.opts.retryAttempts, stat.Message(), wait.Round(time.Millisecond))
-		s.log.WarnContext(ctx, msg)
+		msg := fmt.Sprintf("the %s could not be reached (attempt %d of %d); retrying in %s", st.service, n, s.opts.retryAttempts, roundDuration(wait))
 		if _, err := s.update(ctx, id, st.state, func(*ingestv1.Job) []*ingestv1.JobEvent {
 			return []*ingestv1.JobEvent{stateChange(st.state, st.state, msg)}
 		}); err != nil {
@@ -409,6 +564,69 @@ func (s *Server) runStage(ctx context.Context, id string, st stage, rec *recorde
 			return &stageFailure{reason: fmt.Sprintf("%s did not finish within %s", st.noun, s.opts.stageTimeout)}
 		}
 	}
+}
+
+// roundDuration rounds d for a message: to the second from a second up, to
+// the millisecond below.
+func roundDuration(d time.Duration) time.Duration {
+	if d >= time.Second {
+		return d.Round(time.Second)
+	}
+	return d.Round(time.Millisecond)
+}
+
+// explain is the reason for a job a downstream refused (FAILED_PRECONDITION,
+// INVALID_ARGUMENT, OUT_OF_RANGE): its message, followed by the descriptions
+// of its PreconditionFailure and BadRequest details that the message does
+// not already say.
+func explain(stat *status.Status) string {
+	msg := stat.Message()
+	var descs []string
+	add := func(field, desc string) {
+		if desc == "" || strings.Contains(msg, desc) {
+			return
+		}
+		if field != "" {
+			desc = field + ": " + desc
+		}
+		descs = append(descs, desc)
+	}
+	for _, d := range stat.Details() {
+		switch d := d.(type) {
+		case *errdetails.PreconditionFailure:
+			for _, v := range d.GetViolations() {
+				add("", v.GetDescription())
+			}
+		case *errdetails.BadRequest:
+			for _, v := range d.GetFieldViolations() {
+				add(v.GetField(), v.GetDescription())
+			}
+		}
+	}
+	if len(descs) == 0 {
+		return msg
+	}
+	if msg == "" {
+		return strings.Join(descs, "; ")
+	}
+	return msg + ": " + strings.Join(descs, "; ")
+}
+
+// userMessage returns a downstream status's message when it is one written
+// for users: not for codes whose messages are internal or come from the
+// transport (UNKNOWN is what a handler's bare Go error becomes).
+func userMessage(stat *status.Status) (string, bool) {
+	switch stat.Code() {
+	case grpccodes.Unknown, grpccodes.Internal, grpccodes.DataLoss, grpccodes.Unavailable, grpccodes.Canceled:
+		return "", false
+	}
+	msg := stat.Message()
+	for _, raw := range []string{"transport", "connection error", "rpc error", "dial tcp"} {
+		if strings.Contains(msg, raw) {
+			return "", false
+		}
+	}
+	return msg, msg != ""
 }
 
 // deadlineSlack is how close to the stage deadline a DEADLINE_EXCEEDED from
@@ -434,8 +652,20 @@ func jitter(d time.Duration) time.Duration {
 
 // update applies fn to the job in one transaction, provided the job is still
 // in state from; otherwise it returns errStateChanged and writes nothing. It
-// wakes the job's watchers.
+// wakes the job's watchers. A failed write is retried (retryStore), so fn
+// may run more than once; it must only change the job it is given.
 func (s *Server) update(ctx context.Context, id string, from ingestv1.Job_State, fn func(*ingestv1.Job) []*ingestv1.JobEvent) (*ingestv1.Job, error) {
+	var job *ingestv1.Job
+	err := s.retryStore(ctx, func(ctx context.Context) error {
+		var err error
+		job, err = s.updateOnce(ctx, id, from, fn)
+		return err
+	})
+	return job, err
+}
+
+// updateOnce is update without retries.
+func (s *Server) updateOnce(ctx context.Context, id string, from ingestv1.Job_State, fn func(*ingestv1.Job) []*ingestv1.JobEvent) (*ingestv1.Job, error) {
 	job, _, err := s.jobs.Update(ctx, id, func(job *ingestv1.Job) ([]*ingestv1.JobEvent, error) {
 		if job.GetState() != from {
 			return nil, errStateChanged
@@ -461,6 +691,13 @@ func setArtifact(job *ingestv1.Job, a *ingestv1.Artifact) {
 
 // recorder records one stage's progress (throttled) and row errors, and
 // keeps the first MaxSampleErrors row errors.
+//
+// Row errors are recorded as they stream in, so a retried attempt or a job
+// resumed after a restart would record the rows of the earlier attempts
+// again. The recorder therefore knows the highest line recorded for the job
+// (read from the event log before the first attempt, see load) and, in each
+// attempt, skips the errors at or below the highest line recorded before
+// that attempt began.
 type recorder struct {
 	s       *Server
 	id      string
@@ -468,17 +705,55 @@ type recorder struct {
 	last    time.Time          // when progress was last recorded
 	pending *ingestv1.Progress // progress received but not recorded yet
 	samples []*typev1.RowError
+	maxLine int64 // the highest line of a recorded row error
+	floor   int64 // errors at or below this line were recorded by an earlier attempt
 }
 
 func (s *Server) newRecorder(id string, state ingestv1.Job_State) *recorder {
 	return &recorder{s: s, id: id, state: state}
 }
 
-// reset starts a new attempt of the stage.
+// load reads the row errors an earlier run recorded for the job: their
+// highest line, and the samples (without duplicates). Memory stays bounded:
+// the log is read in batches and only MaxSampleErrors errors are kept.
+func (r *recorder) load(ctx context.Context) error {
+	seen := map[rowErrorKey]bool{}
+	for after := int64(0); ; {
+		events, err := r.s.jobs.Events(ctx, r.id, after, watchBatch)
+		if err != nil {
+			return err
+		}
+		for _, ev := range events {
+			after = ev.GetSequence()
+			for _, e := range ev.GetRowErrors().GetErrors() {
+				r.maxLine = max(r.maxLine, e.GetLine())
+				if k := keyOf(e); len(r.samples) < MaxSampleErrors && !seen[k] {
+					seen[k] = true
+					r.samples = append(r.samples, e)
+				}
+			}
+		}
+		if len(events) < watchBatch {
+			return nil
+		}
+	}
+}
+
+type rowErrorKey struct {
+	line, record int64
+	field, code  string
+}
+
+func keyOf(e *typev1.RowError) rowErrorKey {
+	return rowErrorKey{e.GetLine(), e.GetRecord(), e.GetField(), e.GetCode()}
+}
+
+// reset starts a new attempt of the stage. The samples and the highest line
+// are the job's, and stay.
 func (r *recorder) reset() {
 	r.last = time.Time{}
 	r.pending = nil
-	r.samples = nil
+	r.floor = r.maxLine
 }
 
 func (r *recorder) progress(ctx context.Context, p *ingestv1.Progress) error {
@@ -497,26 +772,37 @@ func (r *recorder) progress(ctx context.Context, p *ingestv1.Progress) error {
 }
 
 func (r *recorder) rowErrors(ctx context.Context, errs []*typev1.RowError) error {
-	if len(errs) == 0 {
+	fresh := make([]*typev1.RowError, 0, len(errs))
+	for _, e := range errs {
+		if e.GetLine() > r.floor {
+			fresh = append(fresh, e)
+		}
+	}
+	if len(fresh) == 0 {
 		return nil
 	}
-	if room := MaxSampleErrors - len(r.samples); room > 0 {
-		r.samples = append(r.samples, errs[:min(room, len(errs))]...)
-	}
 	_, err := r.s.update(ctx, r.id, r.state, func(*ingestv1.Job) []*ingestv1.JobEvent {
-		return []*ingestv1.JobEvent{{Kind: &ingestv1.JobEvent_RowErrors{RowErrors: &ingestv1.RowErrors{Errors: errs}}}}
+		return []*ingestv1.JobEvent{{Kind: &ingestv1.JobEvent_RowErrors{RowErrors: &ingestv1.RowErrors{Errors: fresh}}}}
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	for _, e := range fresh {
+		r.maxLine = max(r.maxLine, e.GetLine())
+	}
+	if room := MaxSampleErrors - len(r.samples); room > 0 {
+		r.samples = append(r.samples, fresh[:min(room, len(fresh))]...)
+	}
+	return nil
 }
 
 // flush returns the event of the progress not recorded yet, if any, and
-// sets it on job; it is written with the stage's closing state change.
+// sets it on job; it is written with the stage's closing state change. It
+// may run more than once (update retries).
 func (r *recorder) flush(job *ingestv1.Job) []*ingestv1.JobEvent {
 	if r.pending == nil {
 		return nil
 	}
-	p := r.pending
-	r.pending = nil
-	job.Progress = p
-	return []*ingestv1.JobEvent{{State: r.state, Kind: &ingestv1.JobEvent_Progress{Progress: p}}}
+	job.Progress = r.pending
+	return []*ingestv1.JobEvent{{State: r.state, Kind: &ingestv1.JobEvent_Progress{Progress: r.pending}}}
 }

@@ -104,6 +104,12 @@ func TestEndToEndWithRealServices(t *testing.T) {
 			want: ingestv1.Job_STATE_SUCCEEDED,
 		},
 		{
+			name: "tab dialect",
+			md:   &ingestv1.UploadMetadata{FileName: "t.tsv", Dialect: &typev1.Dialect{Delimiter: "\t"}},
+			data: "a\tb\n1\tx\n2\ty\n",
+			want: ingestv1.Job_STATE_SUCCEEDED,
+		},
+		{
 			name: "header only",
 			md:   &ingestv1.UploadMetadata{FileName: "h.csv"},
 			data: "id,symbol\n",

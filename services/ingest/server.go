@@ -10,8 +10,16 @@
 // the objects a job produced.
 //
 // Jobs survive restarts: the database is the queue. Stop leaves running jobs
-// as they are, and the next Start puts every job that was not finished back
-// in the queue, with an event saying so.
+// as they are (and ends open WatchJob streams with UNAVAILABLE), and the next
+// Start removes the temporary files of interrupted writes and puts every job
+// that was not finished back in the queue, with an event saying so. A job the
+// job store cannot keep track of while it runs goes back to the queue rather
+// than staying claimed; a job that ends FAILED or CANCELLED keeps no output
+// it does not list.
+//
+// Failure reasons and events are written for users; downstream errors as
+// received (transport text included) go to the log, where every line about
+// a job carries job=jobs/{id}.
 //
 // Typical wiring:
 //
@@ -66,6 +74,16 @@ const (
 	// MaxSampleErrors is how many row errors a job keeps in its validation
 	// summary; the rejects artifact has them all.
 	MaxSampleErrors = 100
+	// DefaultUploadIdleTimeout is how long an upload may go without a
+	// message from the client before it is aborted.
+	DefaultUploadIdleTimeout = 2 * time.Minute
+	// DefaultMaxListResponseBytes bounds one ListJobs response (proto.Size):
+	// a page ends early, with a next_page_token, before it would exceed this,
+	// so that no page comes near the 8 MiB gRPC message limit.
+	DefaultMaxListResponseBytes = 4 << 20
+	// MaxIdempotencyKeyBytes is the longest idempotency key an upload may
+	// carry.
+	MaxIdempotencyKeyBytes = 128
 )
 
 // Option configures a Server.
@@ -80,6 +98,8 @@ type options struct {
 	maxRetryBackoff  time.Duration
 	progressInterval time.Duration
 	chunkBytes       int
+	uploadIdle       time.Duration
+	maxListBytes     int
 	log              *slog.Logger
 	now              func() time.Time
 }
@@ -115,8 +135,9 @@ func WithStageTimeout(d time.Duration) Option {
 
 // WithRetry sets how many times a stage is attempted in all while its
 // service answers UNAVAILABLE, and the wait before the first retry, which
-// doubles after each attempt (with ±50% jitter). The defaults are
-// DefaultRetryAttempts and DefaultRetryBackoff.
+// doubles after each attempt (with ±50% jitter). The same bounds apply to
+// the job-store writes that record a running job's outcome. The defaults
+// are DefaultRetryAttempts and DefaultRetryBackoff.
 func WithRetry(maxAttempts int, initialBackoff time.Duration) Option {
 	return func(o *options) {
 		if maxAttempts > 0 {
@@ -159,6 +180,28 @@ func WithDownloadChunkBytes(n int) Option {
 	}
 }
 
+// WithUploadIdleTimeout sets how long an upload may go without a message
+// from the client; after that it is aborted (ABORTED), its partial object
+// removed and no job created. The default is DefaultUploadIdleTimeout.
+func WithUploadIdleTimeout(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.uploadIdle = d
+		}
+	}
+}
+
+// WithMaxListResponseBytes bounds the size of one ListJobs response; a page
+// ends early, with a next_page_token, before it would exceed n bytes. A page
+// always has at least one job. The default is DefaultMaxListResponseBytes.
+func WithMaxListResponseBytes(n int) Option {
+	return func(o *options) {
+		if n > 0 {
+			o.maxListBytes = n
+		}
+	}
+}
+
 // WithLogger sets the logger; the default is slog.Default(). A logger from
 // telemetry.NewLogger adds the trace ids and the job id to every line.
 func WithLogger(l *slog.Logger) Option {
@@ -187,21 +230,38 @@ type Server struct {
 	ingestv1.UnimplementedIngestServiceServer
 
 	store     storage.Store
-	jobs      *jobstore.Store
+	jobs      jobStore
 	validator validatorv1.ValidatorServiceClient
 	analyzer  analyzerv1.AnalyzerServiceClient
 	opts      options
 	log       *slog.Logger
 
-	notify notifier
-	wake   chan struct{} // a job may be pending; size 1
+	notify    notifier
+	wake      chan struct{} // a job may be pending; size 1
+	closing   chan struct{} // closed by Stop/Shutdown: watchers end
+	closeOnce sync.Once
 
-	mu      sync.Mutex
-	running map[string]context.CancelCauseFunc // id -> cancel of a running job
-	uploads map[string]struct{}                // ids of uploads in progress
-	started bool
-	stop    context.CancelFunc
-	wg      sync.WaitGroup
+	mu       sync.Mutex
+	running  map[string]context.CancelCauseFunc // id -> cancel of a running job
+	uploads  map[string]struct{}                // ids of uploads in progress
+	stranded map[string]ingestv1.Job_State      // id -> state of a claimed job to put back in the queue
+	started  bool
+	stop     context.CancelFunc
+	wg       sync.WaitGroup
+}
+
+// jobStore is what the Server needs of *jobstore.Store (an interface so that
+// tests can inject job-store failures).
+type jobStore interface {
+	Create(ctx context.Context, job *ingestv1.Job, traceparent string, first *ingestv1.JobEvent) (*ingestv1.Job, *ingestv1.JobEvent, error)
+	Get(ctx context.Context, id string) (*jobstore.Record, error)
+	GetByIdempotencyKey(ctx context.Context, key string) (*jobstore.Record, error)
+	Exists(ctx context.Context, id string) (bool, error)
+	Update(ctx context.Context, id string, fn jobstore.UpdateFunc) (*ingestv1.Job, []*ingestv1.JobEvent, error)
+	Claim(ctx context.Context, fn jobstore.UpdateFunc) (*jobstore.Record, []*ingestv1.JobEvent, error)
+	Events(ctx context.Context, id string, after int64, limit int) ([]*ingestv1.JobEvent, error)
+	IDsInStates(ctx context.Context, states ...ingestv1.Job_State) ([]string, error)
+	List(ctx context.Context, pageSize int, pageToken string) ([]*ingestv1.Job, string, error)
 }
 
 // OpenJobStore opens (creating if needed) the job database at path, usually
@@ -224,6 +284,8 @@ func NewServer(store storage.Store, jobs *jobstore.Store, validator validatorv1.
 		maxRetryBackoff:  DefaultMaxRetryBackoff,
 		progressInterval: DefaultProgressInterval,
 		chunkBytes:       DefaultDownloadChunkBytes,
+		uploadIdle:       DefaultUploadIdleTimeout,
+		maxListBytes:     DefaultMaxListResponseBytes,
 		log:              slog.Default(),
 		now:              time.Now,
 	}
@@ -239,14 +301,16 @@ func NewServer(store storage.Store, jobs *jobstore.Store, validator validatorv1.
 		log:       o.log,
 		notify:    notifier{subs: map[string]map[chan struct{}]struct{}{}},
 		wake:      make(chan struct{}, 1),
+		closing:   make(chan struct{}),
 		running:   map[string]context.CancelCauseFunc{},
 		uploads:   map[string]struct{}{},
+		stranded:  map[string]ingestv1.Job_State{},
 	}
 }
 
-// Start removes orphaned upload objects, puts every job a previous run left
-// unfinished back in the queue (recording an event on each), and starts the
-// workers. ctx bounds this start-up work only; the workers run until Stop.
+// Start removes orphaned upload objects and the temporary files of writes a
+// crash interrupted, puts every job a previous run left unfinished back in
+// the queue (recording an event on each), and starts the workers. ctx bounds this start-up work only; the workers run until Stop.
 // Start may be called once.
 func (s *Server) Start(ctx context.Context) error {
 	s.mu.Lock()
@@ -260,6 +324,11 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := s.sweepOrphans(ctx); err != nil {
 		// Orphans only waste space; do not refuse to start.
 		s.log.WarnContext(ctx, "sweeping orphaned uploads failed", "error", err.Error())
+	}
+	// No worker runs yet, so no write of this process is in progress under
+	// a job directory but the uploads', which sweepTempFiles skips.
+	if err := s.sweepTempFiles(ctx); err != nil {
+		s.log.WarnContext(ctx, "sweeping temporary files failed", "error", err.Error())
 	}
 	if err := s.resume(ctx); err != nil {
 		return fmt.Errorf("ingest: resume jobs: %w", err)
@@ -282,9 +351,11 @@ func (s *Server) Start(ctx context.Context) error {
 
 // Stop stops the workers and waits for them to return. Running jobs are not
 // cancelled: their downstream calls are abandoned and they stay in their
-// state in the job store, to be resumed by the next Start. Stop the workers
-// before the downstream connections close, so that no job sees its
-// downstream go away first.
+// state in the job store, to be resumed by the next Start. Open WatchJob
+// streams end at once with UNAVAILABLE (the client reconnects with
+// after_sequence), so that a graceful stop of the gRPC server does not wait
+// for them. Stop the workers before the downstream connections close, so
+// that no job sees its downstream go away first.
 func (s *Server) Stop() {
 	_ = s.Shutdown(context.Background())
 }
@@ -292,6 +363,7 @@ func (s *Server) Stop() {
 // Shutdown is Stop with a bound: it returns ctx's error if the workers have
 // not returned when ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.closeOnce.Do(func() { close(s.closing) })
 	s.mu.Lock()
 	stop := s.stop
 	s.mu.Unlock()
@@ -343,7 +415,7 @@ func (s *Server) resume(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		s.log.InfoContext(ctx, "job resumed after restart", "job", id)
+		s.log.InfoContext(ctx, "job resumed after restart", "job", jobName(id))
 		s.notify.publish(id)
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"hash"
 	"io"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/trace"
@@ -28,8 +29,14 @@ const maxFileNameBytes = 255
 // UploadFile implements ingestv1.IngestServiceServer. It reads the metadata
 // message, streams the chunks into jobs/{id}/source.csv while hashing them,
 // and once the client closes its side commits the object, records the job
-// (PENDING) and answers with it. On any failure it leaves neither an object
-// nor a job behind.
+// (PENDING) and answers with it. On any failure, a client that sends nothing
+// for longer than the idle timeout included, it leaves neither an object nor
+// a job behind.
+//
+// An idempotency key already used for the same file (same SHA-256) answers
+// with the first upload's job; when the metadata declares that SHA-256, at
+// once, without reading the rest of the stream. A key already used for a
+// different file fails with ALREADY_EXISTS naming the job that holds it.
 func (s *Server) UploadFile(stream ingestv1.IngestService_UploadFileServer) error {
 	ctx := stream.Context()
 	job, err := s.upload(ctx, stream)
@@ -40,12 +47,14 @@ func (s *Server) UploadFile(stream ingestv1.IngestService_UploadFileServer) erro
 }
 
 func (s *Server) upload(ctx context.Context, stream ingestv1.IngestService_UploadFileServer) (*ingestv1.Job, error) {
-	first, err := stream.Recv()
+	recv := newIdleReceiver(stream, s.opts.uploadIdle)
+	defer recv.close()
+	first, err := recv.Recv()
 	if errors.Is(err, io.EOF) {
 		return nil, invalidField("metadata", "the upload has no messages; the first must carry metadata")
 	}
 	if err != nil {
-		return nil, recvError(ctx, err)
+		return nil, s.recvFailed(ctx, "", err)
 	}
 	md := first.GetMetadata()
 	if md == nil {
@@ -53,6 +62,17 @@ func (s *Server) upload(ctx context.Context, stream ingestv1.IngestService_Uploa
 	}
 	if err := s.checkMetadata(md); err != nil {
 		return nil, err
+	}
+	if key, want := md.GetIdempotencyKey(), md.GetSha256(); key != "" && want != "" {
+		rec, err := s.jobs.GetByIdempotencyKey(ctx, key)
+		switch {
+		case err == nil && strings.EqualFold(rec.Job.GetSha256(), want):
+			s.log.InfoContext(ctx, "upload of the same file with a used idempotency key; answering with the existing job without reading the file",
+				"job", rec.Job.GetName())
+			return rec.Job, nil
+		case err != nil && !errors.Is(err, jobstore.ErrNotFound):
+			return nil, fmt.Errorf("look up idempotency key: %w", err)
+		}
 	}
 
 	id := newJobID()
@@ -65,7 +85,7 @@ func (s *Server) upload(ctx context.Context, stream ingestv1.IngestService_Uploa
 		s.mu.Unlock()
 	}()
 
-	size, sum, err := s.receiveFile(ctx, stream, id, md)
+	size, sum, err := s.receiveFile(ctx, recv, id, md)
 	if err != nil {
 		s.removeJobObjects(ctx, id)
 		return nil, err
@@ -97,19 +117,27 @@ func (s *Server) upload(ctx context.Context, stream ingestv1.IngestService_Uploa
 		s.removeJobObjects(dbctx, id)
 		var dup *jobstore.DuplicateKeyError
 		if errors.As(err, &dup) {
-			s.log.InfoContext(ctx, "upload matched an existing idempotency key", "job", jobstore.JobID(dup.Existing))
-			return dup.Existing, nil
+			existing := dup.Existing
+			if existing.GetSha256() == sum {
+				s.log.InfoContext(ctx, "upload of the same file with a used idempotency key; answering with the existing job",
+					"job", existing.GetName())
+				return existing, nil
+			}
+			s.log.InfoContext(ctx, "upload of a different file with a used idempotency key refused", "job", existing.GetName(), "sha256", sum)
+			return nil, &alreadyExistsError{resourceType: resourceTypeJob, name: existing.GetName(),
+				msg: fmt.Sprintf("the idempotency key %q is already used by %s for a different file (sha256 %s; this file has sha256 %s); use a new key for a different file",
+					dup.Key, existing.GetName(), existing.GetSha256(), sum)}
 		}
 		return nil, fmt.Errorf("record job %s: %w", id, err)
 	}
-	s.log.InfoContext(ctx, "job created", "job", id, "size_bytes", size, "file_name", md.GetFileName())
+	s.log.InfoContext(ctx, "job created", "job", jobName(id), "size_bytes", size, "file_name", md.GetFileName())
 	s.signalWork()
 	return created, nil
 }
 
 // receiveFile streams the chunks into the job's source object, checks size
 // and checksum, and commits the object. It returns the size and SHA-256.
-func (s *Server) receiveFile(ctx context.Context, stream ingestv1.IngestService_UploadFileServer, id string, md *ingestv1.UploadMetadata) (int64, string, error) {
+func (s *Server) receiveFile(ctx context.Context, stream *idleReceiver, id string, md *ingestv1.UploadMetadata) (int64, string, error) {
 	w, err := s.store.Create(ctx, objectKey(id, ingestv1.Artifact_KIND_SOURCE))
 	if err != nil {
 		return 0, "", fmt.Errorf("create source object: %w", err)
@@ -126,7 +154,7 @@ func (s *Server) receiveFile(ctx context.Context, stream ingestv1.IngestService_
 			break
 		}
 		if err != nil {
-			return 0, "", recvError(ctx, err)
+			return 0, "", s.recvFailed(ctx, id, err)
 		}
 		chunk, ok := req.GetPayload().(*ingestv1.UploadFileRequest_Chunk)
 		if !ok {
@@ -164,20 +192,98 @@ func (s *Server) receiveFile(ctx context.Context, stream ingestv1.IngestService_
 	return total, sum, nil
 }
 
-// recvError turns an error from Recv into the one to return: the client went
-// away, or the transport failed.
-func recvError(ctx context.Context, err error) error {
-	if ctx.Err() != nil || status.Code(err) == codes.Canceled {
+// recvFailed turns an error from Recv into the one to return: the client
+// went quiet for too long, went away, or the transport failed.
+func (s *Server) recvFailed(ctx context.Context, id string, err error) error {
+	var idle *idleUploadError
+	switch {
+	case errors.As(err, &idle):
+		attrs := []any{"idle_timeout", idle.idle.String()}
+		if id != "" {
+			attrs = append(attrs, "job", jobName(id))
+		}
+		s.log.WarnContext(ctx, "upload aborted: the client sent nothing for longer than the idle timeout", attrs...)
+		return err
+	case ctx.Err() != nil || status.Code(err) == codes.Canceled:
 		return errAbortedUpload
 	}
 	return err
+}
+
+// idleReceiver receives an upload's messages and fails with an
+// *idleUploadError when the client sends nothing for longer than idle.
+//
+// A server stream's Recv cannot be interrupted: it returns only when a
+// message arrives or the call ends, and the call ends only when the handler
+// returns. So a goroutine receives (pump) and hands each message over, while
+// the handler waits on the hand-over and a timer reset at each message; on
+// timeout the handler returns, the call ends, and the pump's Recv returns
+// and the pump exits (the receive loop of etcd's Watch works the same way).
+// At most one message waits in the pump: memory stays bounded.
+type idleReceiver struct {
+	stream  ingestv1.IngestService_UploadFileServer
+	idle    time.Duration
+	timer   *time.Timer
+	results chan recvResult
+	done    chan struct{}
+	started bool
+}
+
+type recvResult struct {
+	req *ingestv1.UploadFileRequest
+	err error
+}
+
+func newIdleReceiver(stream ingestv1.IngestService_UploadFileServer, idle time.Duration) *idleReceiver {
+	return &idleReceiver{stream: stream, idle: idle, results: make(chan recvResult), done: make(chan struct{})}
+}
+
+// Recv returns the next message, Recv's error (io.EOF at the end), or an
+// *idleUploadError.
+func (r *idleReceiver) Recv() (*ingestv1.UploadFileRequest, error) {
+	if !r.started {
+		r.started = true
+		r.timer = time.NewTimer(r.idle)
+		go r.pump()
+	} else {
+		r.timer.Reset(r.idle) // no drain needed since Go 1.23
+	}
+	select {
+	case res := <-r.results:
+		return res.req, res.err
+	case <-r.timer.C:
+		return nil, &idleUploadError{idle: r.idle}
+	}
+}
+
+func (r *idleReceiver) pump() {
+	for {
+		req, err := r.stream.Recv()
+		select {
+		case r.results <- recvResult{req, err}:
+		case <-r.done:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// close releases the pump (which exits once its Recv returns, at the latest
+// when the call ends) and the timer.
+func (r *idleReceiver) close() {
+	close(r.done)
+	if r.timer != nil {
+		r.timer.Stop()
+	}
 }
 
 // removeJobObjects removes everything stored under jobs/{id}/ (for a job id
 // that has no row: it was never recorded).
 func (s *Server) removeJobObjects(ctx context.Context, id string) {
 	if err := s.store.DeletePrefix(context.WithoutCancel(ctx), "jobs/"+id); err != nil {
-		s.log.ErrorContext(ctx, "removing the objects of a failed upload", "job", id, "error", err.Error())
+		s.log.ErrorContext(ctx, "removing the objects of a failed upload", "job", jobName(id), "error", err.Error())
 	}
 }
 
@@ -198,12 +304,15 @@ func (s *Server) checkMetadata(md *ingestv1.UploadMetadata) error {
 	if err := checkSchema(md.GetSchema()); err != nil {
 		return err
 	}
+	if key := md.GetIdempotencyKey(); len(key) > MaxIdempotencyKeyBytes {
+		return invalidField("metadata.idempotency_key", "the idempotency key is %d bytes long; the limit is %d", len(key), MaxIdempotencyKeyBytes)
+	}
+	// The validator reads the delimiter as one byte.
 	if d := md.GetDialect().GetDelimiter(); d != "" {
-		r, n := utf8.DecodeRuneInString(d)
 		switch {
-		case r == utf8.RuneError || n != len(d):
-			return invalidField("metadata.dialect.delimiter", "the delimiter must be one character; got %q", d)
-		case r == '"' || r == '\r' || r == '\n':
+		case len(d) != 1 || d[0] >= utf8.RuneSelf:
+			return invalidField("metadata.dialect.delimiter", "the delimiter must be a single ASCII character; got %q", d)
+		case d[0] == '"' || d[0] == '\r' || d[0] == '\n':
 			return invalidField("metadata.dialect.delimiter", "the delimiter cannot be a double quote, CR or LF")
 		}
 	}

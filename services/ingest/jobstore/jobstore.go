@@ -320,6 +320,22 @@ func (s *Store) Get(ctx context.Context, id string) (*Record, error) {
 	return rec, nil
 }
 
+// GetByIdempotencyKey returns the job that holds the idempotency key, or
+// ErrNotFound.
+func (s *Store) GetByIdempotencyKey(ctx context.Context, key string) (*Record, error) {
+	if key == "" {
+		return nil, fmt.Errorf("%w: empty idempotency key", ErrNotFound)
+	}
+	rec, err := scanRecord(s.r.QueryRowContext(ctx, selectRecord+` WHERE idempotency_key = ?`, key))
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("%w: idempotency key %q", ErrNotFound, key)
+		}
+		return nil, fmt.Errorf("jobstore: get by idempotency key: %w", err)
+	}
+	return rec, nil
+}
+
 // Exists reports whether a job with the given id has a row.
 func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
 	var n int
@@ -548,6 +564,13 @@ func (s *Store) List(ctx context.Context, pageSize int, pageToken string) ([]*in
 		return jobs, "", nil
 	}
 	return jobs, encodePageToken(lastCreateNs, lastID), nil
+}
+
+// PageToken returns the page token under which List continues with the jobs
+// listed after job (older than it). A caller that returns only part of a
+// page uses it as the next page's token, with the last job it returns.
+func PageToken(job *ingestv1.Job) string {
+	return encodePageToken(job.GetCreateTime().AsTime().UnixNano(), JobID(job))
 }
 
 const pageTokenPrefix = "v1:"

@@ -131,6 +131,17 @@ func TestCreateDuplicateKey(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	for _, tc := range []struct {
+		key, want string
+	}{{"k", "jobs/a"}, {"other", ""}, {"", ""}} {
+		rec, err := s.GetByIdempotencyKey(ctx, tc.key)
+		switch {
+		case tc.want == "" && !errors.Is(err, ErrNotFound):
+			t.Errorf("key %q: %v, %v; want ErrNotFound", tc.key, rec, err)
+		case tc.want != "" && (err != nil || rec.Job.GetName() != tc.want):
+			t.Errorf("key %q: %v, %v; want %s", tc.key, rec, err, tc.want)
+		}
+	}
 }
 
 func TestListPagesAndClaimOrder(t *testing.T) {
@@ -165,6 +176,18 @@ func TestListPagesAndClaimOrder(t *testing.T) {
 		want := fmt.Sprint([]string{"j8", "j7", "j6", "j5", "j4", "j3", "j2", "j1", "j0"})
 		if fmt.Sprint(got) != want {
 			t.Errorf("size %d: %v, want %s", size, got, want)
+		}
+	}
+	// PageToken(job) continues right after job, also when the page was cut
+	// short before its last job (ties of create time included).
+	first, _, err := s.List(ctx, 9, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, j := range first[:len(first)-1] {
+		rest, _, err := s.List(ctx, 1, PageToken(j))
+		if err != nil || len(rest) != 1 || JobID(rest[0]) != JobID(first[i+1]) {
+			t.Errorf("after %s: %v, %v; want %s", JobID(j), rest, err, JobID(first[i+1]))
 		}
 	}
 	for _, tok := range []string{"x", "djE6", "djI6MTox", encodePageToken(-1, "a")} {
