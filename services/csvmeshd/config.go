@@ -34,6 +34,7 @@ type config struct {
 	memoryLimit     byteSize
 	workers         int
 	stageTimeout    time.Duration
+	uploadIdle      time.Duration
 	retryAttempts   int
 	retryBackoff    time.Duration
 	drainTimeout    time.Duration
@@ -68,6 +69,7 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	fs.Var(&c.memoryLimit, "memory-limit", "soft limit for the process's Go heap (the Go runtime's memory limit); 0 means workers x memory-budget + 256MiB when the analyzer runs here, none otherwise; GOMEMLIMIT wins when set")
 	fs.IntVar(&c.workers, "workers", 2, "jobs ingest runs at once")
 	fs.DurationVar(&c.stageTimeout, "stage-timeout", time.Hour, "deadline for each stage (validation, analysis) of a job")
+	fs.DurationVar(&c.uploadIdle, "upload-idle-timeout", 2*time.Minute, "an upload that sends nothing for this long is aborted (no job, nothing stored)")
 	fs.IntVar(&c.retryAttempts, "retry-attempts", 5, "attempts per stage when the validator or analyzer is unavailable")
 	fs.DurationVar(&c.retryBackoff, "retry-backoff", time.Second, "first wait between attempts; it doubles up to 30s")
 	fs.DurationVar(&c.drainTimeout, "drain-timeout", 15*time.Second, "on SIGTERM, how long in-flight calls may take before they are cut")
@@ -116,7 +118,7 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	if c.maxUploadBytes <= 0 || c.maxMessageBytes < 64<<10 || c.maxFieldBytes <= 0 || c.maxFields < 1 || c.memoryBudget < 1<<20 {
 		return nil, fmt.Errorf("limits must be positive (max-message-bytes at least 64KiB, memory-budget at least 1MiB)")
 	}
-	if c.stageTimeout <= 0 || c.drainTimeout <= 0 {
+	if c.stageTimeout <= 0 || c.drainTimeout <= 0 || c.uploadIdle <= 0 {
 		return nil, fmt.Errorf("timeouts must be positive")
 	}
 	return c, nil

@@ -233,6 +233,7 @@ func (m *mesh) start(ctx context.Context) error {
 			ingest.WithWorkers(cfg.workers),
 			ingest.WithStageTimeout(cfg.stageTimeout),
 			ingest.WithRetry(cfg.retryAttempts, cfg.retryBackoff),
+			ingest.WithUploadIdleTimeout(cfg.uploadIdle),
 		)
 		if err := svc.Start(ctx); err != nil {
 			return err
