@@ -75,6 +75,11 @@ func (g *gateway) upload(w http.ResponseWriter, r *http.Request, _ map[string]st
 	}
 	if err != nil {
 		cancel() // abandon the gRPC stream, if open, before answering
+		if status.Code(err) == codes.ResourceExhausted {
+			// Ingest refused the file's size: that is 413 for an upload,
+			// not the 429 (rate limit) of grpc-gateway's generic mapping.
+			err = &runtime.HTTPStatusError{HTTPStatus: http.StatusRequestEntityTooLarge, Err: err}
+		}
 		g.writeError(ctx, w, r, err)
 		return
 	}

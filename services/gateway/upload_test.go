@@ -334,7 +334,7 @@ func TestUploadIngestErrors(t *testing.T) {
 		{name: "sha256 mismatch at the end", err: status.Error(codes.InvalidArgument, "sha256 mismatch"),
 			wantHTTP: http.StatusBadRequest, wantCode: codes.InvalidArgument},
 		{name: "too large midway", midway: true, err: status.Error(codes.ResourceExhausted, "file exceeds 1 GiB"),
-			wantHTTP: http.StatusTooManyRequests, wantCode: codes.ResourceExhausted},
+			wantHTTP: http.StatusRequestEntityTooLarge, wantCode: codes.ResourceExhausted},
 		{name: "precondition with details", err: withDetail(codes.FailedPrecondition, "job store is read-only"),
 			wantHTTP: http.StatusBadRequest, wantCode: codes.FailedPrecondition},
 		{name: "unavailable", err: status.Error(codes.Unavailable, "storage down"),
