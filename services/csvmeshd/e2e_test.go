@@ -556,6 +556,15 @@ func TestBadInputEndToEnd(t *testing.T) {
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("REST empty upload: %s, want 400", resp.Status)
 	}
+	// Over the limit through REST: ingest refuses it, the gateway says 413.
+	resp, err = http.Post("http://"+m.gatewayAddr+"/v1/jobs:upload?file_name=big.csv", "text/csv", strings.NewReader(big))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("REST upload over the limit: %s, want 413", resp.Status)
+	}
 	resp, err = http.Get("http://" + m.gatewayAddr + "/v1/jobs/0123456789abcdef0123456789abcdef")
 	if err != nil {
 		t.Fatal(err)
