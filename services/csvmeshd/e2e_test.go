@@ -604,3 +604,62 @@ func TestLogsStayJSONWhenExportFails(t *testing.T) {
 	}
 	jsonLines(t, "all", p.logLines())
 }
+
+// TestCancelDuringWork cancels a job through REST while the validator works
+// on it: the job ends CANCELLED, the validator's stream stops, and no output
+// is left behind.
+func TestCancelDuringWork(t *testing.T) {
+	m := startMesh4(t)
+	c := newClient(t, m.ingestAddr)
+	path := bigCSV(t, t.TempDir(), 60<<20)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	job, _ := c.upload(t, "big.csv", f, -1, "", 1<<20)
+
+	cancelled := false
+	events := c.watch(t, job.GetName(), 0, func(e *ingestv1.JobEvent) bool {
+		if e.GetState() == ingestv1.Job_STATE_VALIDATING && !cancelled {
+			cancelled = true
+			resp, err := http.Post("http://"+m.gatewayAddr+"/v1/"+job.GetName()+":cancel", "application/json", strings.NewReader("{}"))
+			if err != nil {
+				t.Error(err)
+				return false
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("REST cancel: %s", resp.Status)
+			}
+		}
+		return true
+	})
+	checkEventLog(t, events, 0)
+	if last := events[len(events)-1]; last.GetState() != ingestv1.Job_STATE_CANCELLED {
+		t.Fatalf("job ended %v, want CANCELLED", last.GetState())
+	}
+	// Cancelling again is refused: the job is finished.
+	if _, err := c.CancelJob(context.Background(), &ingestv1.CancelJobRequest{Name: job.GetName()}); status.Code(err) != codes.FailedPrecondition {
+		t.Errorf("second cancel = %v, want FailedPrecondition", err)
+	}
+	// The validator saw its stream cancelled, and nothing but the source is
+	// left once it has stopped.
+	jobDir := filepath.Join(m.dataDir, "objects", "jobs", strings.TrimPrefix(job.GetName(), "jobs/"))
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		entries, _ := os.ReadDir(jobDir)
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		sawCancel := strings.Contains(strings.Join(m.validator.logLines(), "\n"), "Canceled")
+		if sawCancel && len(names) == 1 && names[0] == "source.csv" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after cancel: validator logged a cancelled call: %v; job directory holds %v, want only source.csv", sawCancel, names)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
