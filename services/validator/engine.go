@@ -10,6 +10,7 @@ package validator
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -220,11 +221,11 @@ func (s *sourceReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// rowError is one problem of a row.
+// rowError is the first problem of a row: the one whose column, code and
+// value a reject reports.
 type rowError struct {
 	col   int // 1-based, 0 for the row
 	code  string
-	msg   string
 	value []byte
 }
 
@@ -247,12 +248,17 @@ type run struct {
 	streamed int
 	batch    []*typev1.RowError
 
-	errs    []rowError
-	out     [][]byte
-	scratch []byte
-	rowBuf  []byte
-	numBuf  []byte
-	rejRec  [][]byte
+	// The problems of the current row: how many, the first, and all their
+	// messages joined by "; ".
+	nerrs int
+	first rowError
+	msg   []byte
+
+	comma   byte   // the input's delimiter
+	line    []byte // the current row's normalized record, reused
+	rowBuf  []byte // the current reject's row text, reused
+	rejLine []byte // the current reject's record, reused
+	textBuf []byte // the current reject's row text made valid UTF-8, reused
 }
 
 // Run validates the CSV read from src. It writes the header and the valid
@@ -292,7 +298,10 @@ func Run(ctx context.Context, src io.Reader, normalized, rejects io.Writer, cfg 
 			firstRecord = 2
 		}
 	}
-	r := &run{cfg: cfg, events: events}
+	r := &run{cfg: cfg, events: events, comma: cfg.Delimiter}
+	if r.comma == 0 {
+		r.comma = ','
+	}
 	r.src = &sourceReader{ctx: ctx, r: src, interval: cfg.ProgressInterval, last: time.Now()}
 	r.rd = csvparse.NewReader(r.src, csvparse.Options{
 		Comma:          cfg.Delimiter,
@@ -322,7 +331,6 @@ func (r *run) run() error {
 		return fmt.Errorf("write rejects output: %w", err)
 	}
 	ncols := len(r.header)
-	r.out = make([][]byte, ncols)
 	if r.types == nil {
 		r.alive = make([]uint8, ncols)
 		for i := range r.alive {
@@ -342,9 +350,10 @@ func (r *run) run() error {
 			return readError(err)
 		}
 		r.result.RowsTotal++
-		r.errs = r.errs[:0]
+		r.nerrs, r.msg = 0, r.msg[:0]
 		if re != nil {
-			r.errs = append(r.errs, rowError{col: re.Column, code: re.Code, msg: re.Msg})
+			r.addError(re.Column, re.Code, nil)
+			r.msg = append(r.msg, re.Msg...)
 			if err := r.reject(rec, nil); err != nil {
 				return err
 			}
@@ -434,120 +443,304 @@ func (r *run) readHeader() error {
 	return checkHeader(r.header, names)
 }
 
+// addError records a problem of the current row; the caller appends its
+// message to r.msg.
+func (r *run) addError(col int, code string, value []byte) {
+	if r.nerrs == 0 {
+		r.first = rowError{col: col, code: code, value: value}
+	} else {
+		r.msg = append(r.msg, "; "...)
+	}
+	r.nerrs++
+}
+
+// appendColumn appends `column N ("name")`, how messages name column i.
+func (r *run) appendColumn(dst []byte, i int) []byte {
+	dst = append(dst, "column "...)
+	dst = strconv.AppendInt(dst, int64(i+1), 10)
+	dst = append(dst, " ("...)
+	dst = strconv.AppendQuote(dst, r.header[i])
+	return append(dst, ')')
+}
+
 // row checks one well-formed record and writes it to the normalized or the
 // rejects output.
+//
+// The normalized record is built in r.line and written with one copy. A value
+// needs CSV quoting only if it holds a comma, a quote, CR or LF; in a record
+// whose text has no quote (so every field is unquoted, without CR or LF) and
+// either uses ',' as the delimiter or holds no ',', no value does, and the
+// per-value check is skipped. Normalized integers, numbers, booleans, dates
+// and date-times never need quoting.
 func (r *run) row(rec *csvparse.Record) error {
 	fields := rec.Fields
 	ncols := len(r.header)
 	if len(fields) != ncols {
-		r.errs = append(r.errs, rowError{code: CodeFieldCount,
-			msg: fmt.Sprintf("the row has %d fields but the header has %d", len(fields), ncols)})
+		r.addError(0, CodeFieldCount, nil)
+		r.msg = append(r.msg, "the row has "...)
+		r.msg = strconv.AppendInt(r.msg, int64(len(fields)), 10)
+		r.msg = append(r.msg, " fields but the header has "...)
+		r.msg = strconv.AppendInt(r.msg, int64(ncols), 10)
 		return r.reject(rec, fields)
 	}
-	badUTF8 := !utf8.Valid(rec.Raw)
+	ascii, plain := scanRecord(rec.Raw, r.comma)
+	badUTF8 := !ascii && !utf8.Valid(rec.Raw)
 	if badUTF8 {
 		for i, f := range fields {
 			if !utf8.Valid(f) {
-				r.errs = append(r.errs, rowError{col: i + 1, code: CodeEncoding, value: f,
-					msg: fmt.Sprintf("column %d (%q) is not valid UTF-8", i+1, r.header[i])})
+				r.addError(i+1, CodeEncoding, f)
+				r.msg = append(r.appendColumn(r.msg, i), " is not valid UTF-8"...)
 			}
 		}
 	}
-	out := r.out
 	if r.types == nil {
-		if len(r.errs) > 0 {
+		if badUTF8 {
 			return r.reject(rec, fields)
 		}
-		for i, f := range fields {
-			if IsMissing(f) {
-				out[i] = nil
-				continue
-			}
-			out[i] = f
-			r.seen[i] = true
-			if a := r.alive[i]; a != 0 {
-				r.alive[i] = candidates(f, a)
-			}
-		}
-		return r.accept(out)
+		return r.inferRow(rec, fields, plain)
 	}
-	// Normalized values go to scratch; record their ends first, since
-	// appending may move scratch.
-	scratch := r.scratch[:0]
-	var ends [64]int
-	endsBuf := ends[:0]
-	if ncols > len(ends) {
-		endsBuf = make([]int, 0, ncols)
-	}
+	line := r.line[:0]
 	for i, f := range fields {
-		start := len(scratch)
-		switch {
-		case badUTF8 && !utf8.Valid(f):
-		case IsMissing(f):
-			if r.req[i] {
-				r.errs = append(r.errs, rowError{col: i + 1, code: CodeRequired, value: f,
-					msg: fmt.Sprintf("column %d (%q) is required but the value is missing", i+1, r.header[i])})
-			}
-		default:
-			var ok bool
-			var why string
-			switch r.types[i] {
-			case typev1.FieldType_FIELD_TYPE_STRING:
-				scratch, ok = append(scratch, f...), true
-			case typev1.FieldType_FIELD_TYPE_INTEGER:
-				var overflow bool
-				scratch, ok, overflow = appendInteger(scratch, f)
-				if overflow {
-					ok, why = false, "is out of range for an integer (64-bit)"
-				} else if !ok {
-					why = "is not an integer"
-				}
-			case typev1.FieldType_FIELD_TYPE_NUMBER:
-				scratch, ok = appendNumber(scratch, f)
-				why = "is not a number"
-			case typev1.FieldType_FIELD_TYPE_BOOLEAN:
-				var b bool
-				if b, ok = parseBool(f); ok {
-					scratch = strconv.AppendBool(scratch, b)
-				}
-				why = "is not a boolean (true/false, yes/no, t/f, y/n, 1/0)"
-			case typev1.FieldType_FIELD_TYPE_DATE:
-				if ok = isDate(f); ok {
-					scratch = append(scratch, f...)
-				}
-				why = "is not a date (YYYY-MM-DD)"
-			case typev1.FieldType_FIELD_TYPE_DATETIME:
-				scratch, ok = appendDatetime(scratch, f)
-				why = "is not a date-time (RFC 3339, or YYYY-MM-DD HH:MM:SS[.fff])"
-			}
-			if !ok {
-				scratch = scratch[:start]
-				r.errs = append(r.errs, rowError{col: i + 1, code: CodeType, value: f,
-					msg: fmt.Sprintf("column %d (%q): %s %s", i+1, r.header[i], quoteValue(f), why)})
-			}
+		if i > 0 {
+			line = append(line, ',')
 		}
-		endsBuf = append(endsBuf, len(scratch))
+		if badUTF8 && !utf8.Valid(f) {
+			continue // reported above
+		}
+		typ := r.types[i]
+		// Only a string can be a missing marker; other types check for one
+		// only once the value fails to parse.
+		if len(f) == 0 || typ == typev1.FieldType_FIELD_TYPE_STRING && IsMissing(f) {
+			line = r.missingValue(line, i, f)
+			continue
+		}
+		start := len(line)
+		var ok bool
+		var why string
+		switch typ {
+		case typev1.FieldType_FIELD_TYPE_STRING:
+			if plain {
+				line = append(line, f...)
+			} else {
+				line = csvparse.AppendField(line, f)
+			}
+			ok = true
+		case typev1.FieldType_FIELD_TYPE_INTEGER:
+			var overflow bool
+			line, ok, overflow = appendInteger(line, f)
+			if overflow {
+				ok, why = false, "is out of range for an integer (64-bit)"
+			} else if !ok {
+				why = "is not an integer"
+			}
+		case typev1.FieldType_FIELD_TYPE_NUMBER:
+			line, ok = appendNumber(line, f)
+			why = "is not a number"
+		case typev1.FieldType_FIELD_TYPE_BOOLEAN:
+			var b bool
+			if b, ok = parseBool(f); ok {
+				line = strconv.AppendBool(line, b)
+			}
+			why = "is not a boolean (true/false, yes/no, t/f, y/n, 1/0)"
+		case typev1.FieldType_FIELD_TYPE_DATE:
+			if ok = isDate(f); ok {
+				line = append(line, f...)
+			}
+			why = "is not a date (YYYY-MM-DD)"
+		case typev1.FieldType_FIELD_TYPE_DATETIME:
+			line, ok = appendDatetime(line, f)
+			why = "is not a date-time (RFC 3339, or YYYY-MM-DD HH:MM:SS[.fff])"
+		}
+		if ok {
+			continue
+		}
+		line = line[:start]
+		if IsMissing(f) {
+			line = r.missingValue(line, i, f)
+			continue
+		}
+		r.addError(i+1, CodeType, f)
+		r.msg = append(r.appendColumn(r.msg, i), ": "...)
+		r.msg = appendQuotedValue(r.msg, f)
+		r.msg = append(r.msg, ' ')
+		r.msg = append(r.msg, why...)
 	}
-	r.scratch = scratch
-	if len(r.errs) > 0 {
+	r.line = line
+	if r.nerrs > 0 {
 		return r.reject(rec, fields)
 	}
-	start := 0
-	for i, end := range endsBuf {
-		out[i] = scratch[start:end:end]
-		start = end
-	}
-	return r.accept(out)
+	return r.accept(line)
 }
 
-// quoteValue quotes a value for a message, shortened to MaxValueBytes.
-func quoteValue(v []byte) string {
-	return strconv.Quote(truncateUTF8(string(v), MaxValueBytes))
+// missingValue handles the missing value f of column i in a row checked
+// against a schema: an error if the column is required, else an empty field
+// appended to line.
+func (r *run) missingValue(line []byte, i int, f []byte) []byte {
+	if r.req[i] {
+		r.addError(i+1, CodeRequired, f)
+		r.msg = append(r.appendColumn(r.msg, i), " is required but the value is missing"...)
+	} else if len(r.header) == 1 {
+		line = append(line, '"', '"') // a lone empty field is not a blank line
+	}
+	return line
+}
+
+// inferRow narrows the inference candidates of each column by a valid UTF-8
+// row's values and writes the row, missing values emptied and the rest as
+// they are.
+func (r *run) inferRow(rec *csvparse.Record, fields [][]byte, plain bool) error {
+	alive, seen := r.alive[:len(fields)], r.seen[:len(fields)]
+	emptied := false // a missing value other than the empty string
+	for i, f := range fields {
+		if len(f) == 0 {
+			continue
+		}
+		a := alive[i]
+		if a == 0 {
+			// A string column: it has seen a value, and only a missing
+			// marker matters.
+			emptied = emptied || IsMissing(f)
+			continue
+		}
+		// A value of some type is no missing marker, so IsMissing is only
+		// needed when there is none.
+		if m := candidates(f, a); m != 0 {
+			alive[i], seen[i] = m, true
+		} else if IsMissing(f) {
+			emptied = true
+		} else {
+			alive[i], seen[i] = 0, true
+		}
+	}
+	if plain && !emptied && r.comma == ',' {
+		// The record's text is the normalized record: its fields are
+		// unquoted and need no quotes, and none is emptied. (It is not
+		// one empty field, which would be a blank line.)
+		return r.accept(rec.Raw)
+	}
+	line := r.line[:0]
+	for i, f := range fields {
+		if i > 0 {
+			line = append(line, ',')
+		}
+		switch {
+		case IsMissing(f):
+			if len(fields) == 1 {
+				line = append(line, '"', '"')
+			}
+		case plain:
+			line = append(line, f...)
+		default:
+			line = csvparse.AppendField(line, f)
+		}
+	}
+	r.line = line
+	return r.accept(line)
+}
+
+// scanRecord reports whether raw is all ASCII, and whether it is plain: free
+// of quotes and, unless comma is ',', of commas.
+//
+// It reads eight bytes at a time. For a mask m repeating byte b, a byte of
+// x = v^m is zero exactly where v holds b, and ((x - lsb) &^ x) & msb is
+// non-zero if and only if some byte of x is zero. The accumulators only
+// need to know whether a byte matched anywhere, so the last, partial word is
+// read as the eight bytes ending the record, overlapping the previous one.
+func scanRecord(raw []byte, comma byte) (ascii, plain bool) {
+	const (
+		lsb       = 0x0101010101010101
+		msb       = 0x8080808080808080
+		quoteMask = '"' * lsb
+	)
+	commaMask := uint64(quoteMask) // with ',' as the delimiter, commas are fine
+	if comma != ',' {
+		commaMask = ',' * lsb
+	}
+	var high, found uint64
+	if len(raw) < 8 {
+		for _, c := range raw {
+			high |= uint64(c)
+			if c == '"' || c == ',' && comma != ',' {
+				found = msb
+			}
+		}
+		return high&msb == 0, found == 0
+	}
+	last := binary.LittleEndian.Uint64(raw[len(raw)-8:])
+	var q, c uint64
+	for len(raw) >= 16 {
+		v, w := binary.LittleEndian.Uint64(raw), binary.LittleEndian.Uint64(raw[8:])
+		high |= v | w
+		q, c = v^quoteMask, v^commaMask
+		found |= ((q - lsb) &^ q) | ((c - lsb) &^ c)
+		q, c = w^quoteMask, w^commaMask
+		found |= ((q - lsb) &^ q) | ((c - lsb) &^ c)
+		raw = raw[16:]
+	}
+	if len(raw) >= 8 {
+		v := binary.LittleEndian.Uint64(raw)
+		high |= v
+		q, c = v^quoteMask, v^commaMask
+		found |= ((q - lsb) &^ q) | ((c - lsb) &^ c)
+		raw = raw[8:]
+	}
+	if len(raw) > 0 {
+		// The last bytes, as the eight ending the record: the ones read
+		// again change nothing.
+		v := last
+		high |= v
+		q, c = v^quoteMask, v^commaMask
+		found |= ((q - lsb) &^ q) | ((c - lsb) &^ c)
+	}
+	return high&msb == 0, found&msb == 0
+}
+
+// appendQuotedValue appends v, shortened to MaxValueBytes, Go-quoted for a
+// message.
+func appendQuotedValue(dst, v []byte) []byte {
+	v = cutUTF8(v, MaxValueBytes)
+	if !utf8.Valid(v) {
+		return strconv.AppendQuote(dst, strings.ToValidUTF8(string(v), "\uFFFD"))
+	}
+	return strconv.AppendQuote(dst, string(v))
 }
 
 // truncateUTF8 shortens s to at most n bytes without splitting a rune and
 // replaces invalid UTF-8, so the result can go in a proto string.
 func truncateUTF8(s string, n int) string {
+	return strings.ToValidUTF8(cutUTF8(s, n), "\uFFFD")
+}
+
+// appendValidUTF8 appends s with each run of invalid UTF-8 bytes replaced
+// by one U+FFFD, as strings.ToValidUTF8(s, "\uFFFD") does, without
+// allocating.
+func appendValidUTF8(dst, s []byte) []byte {
+	invalid := false // the previous byte was invalid
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			dst = append(dst, c)
+			invalid = false
+			i++
+			continue
+		}
+		_, w := utf8.DecodeRune(s[i:])
+		if w == 1 {
+			if !invalid {
+				dst = append(dst, "\uFFFD"...)
+				invalid = true
+			}
+			i++
+			continue
+		}
+		dst = append(dst, s[i:i+w]...)
+		invalid = false
+		i += w
+	}
+	return dst
+}
+
+// cutUTF8 shortens s to at most n bytes without splitting a rune.
+func cutUTF8[T string | []byte](s T, n int) T {
 	if len(s) > n {
 		cut := n
 		for cut > 0 && cut > n-utf8.UTFMax && !utf8.RuneStart(s[cut]) {
@@ -555,33 +748,26 @@ func truncateUTF8(s string, n int) string {
 		}
 		s = s[:cut]
 	}
-	return strings.ToValidUTF8(s, "\uFFFD")
+	return s
 }
 
-func (r *run) accept(out [][]byte) error {
+// accept writes a valid row's normalized record, without its line ending.
+func (r *run) accept(line []byte) error {
 	r.result.RowsValid++
-	if err := r.norm.WriteRecord(out); err != nil {
+	if err := r.norm.WriteLine(line); err != nil {
 		return fmt.Errorf("write normalized output: %w", err)
 	}
 	return nil
 }
 
-// reject writes rec to the rejects output with r.errs, and streams it.
-// fields is nil when rec could not be split into fields.
+// reject writes rec to the rejects output with the row's problems, and
+// streams it. fields is nil when rec could not be split into fields.
 func (r *run) reject(rec *csvparse.Record, fields [][]byte) error {
 	r.result.RowsRejected++
-	first := r.errs[0]
+	first := r.first
 	field := ""
 	if first.col > 0 && first.col <= len(r.header) {
 		field = r.header[first.col-1]
-	}
-	msg := first.msg
-	if len(r.errs) > 1 {
-		parts := make([]string, len(r.errs))
-		for i, e := range r.errs {
-			parts[i] = e.msg
-		}
-		msg = strings.Join(parts, "; ")
 	}
 	var row []byte
 	if fields != nil {
@@ -590,16 +776,25 @@ func (r *run) reject(rec *csvparse.Record, fields [][]byte) error {
 	} else {
 		row = rec.Raw
 	}
-	rowText := truncateUTF8(string(row), r.cfg.MaxRejectRowBytes)
-	n := r.numBuf[:0]
-	n = strconv.AppendInt(n, rec.Line, 10)
-	l1 := len(n)
-	n = strconv.AppendInt(n, rec.Number, 10)
-	l2 := len(n)
-	n = strconv.AppendInt(n, int64(first.col), 10)
-	r.numBuf = n
-	r.rejRec = append(r.rejRec[:0], n[:l1], n[l1:l2], n[l2:], []byte(field), []byte(first.code), []byte(msg), []byte(rowText))
-	if err := r.rej.WriteRecord(r.rejRec); err != nil {
+	b := strconv.AppendInt(r.rejLine[:0], rec.Line, 10)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, rec.Number, 10)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, int64(first.col), 10)
+	b = append(b, ',')
+	b = csvparse.AppendField(b, field)
+	b = append(b, ',')
+	b = csvparse.AppendField(b, first.code)
+	b = append(b, ',')
+	b = csvparse.AppendField(b, r.msg)
+	b = append(b, ',')
+	if row = cutUTF8(row, r.cfg.MaxRejectRowBytes); !utf8.Valid(row) {
+		r.textBuf = appendValidUTF8(r.textBuf[:0], row)
+		row = r.textBuf
+	}
+	b = csvparse.AppendField(b, row)
+	r.rejLine = b
+	if err := r.rej.WriteLine(b); err != nil {
 		return fmt.Errorf("write rejects output: %w", err)
 	}
 	if r.events == nil || r.streamed >= r.cfg.MaxStreamedErrors || r.cfg.MaxStreamedErrors < 0 {
@@ -612,7 +807,7 @@ func (r *run) reject(rec *csvparse.Record, fields [][]byte) error {
 		Column:  int32(first.col),
 		Field:   field,
 		Code:    first.code,
-		Message: msg,
+		Message: string(r.msg),
 		Value:   truncateUTF8(string(first.value), MaxValueBytes),
 	})
 	if len(r.batch) >= r.cfg.ErrorBatchSize {

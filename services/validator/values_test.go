@@ -1,6 +1,7 @@
 package validator
 
 import (
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
@@ -195,6 +196,154 @@ func TestMangleHeader(t *testing.T) {
 		}
 		if again := MangleHeader(got); !reflect.DeepEqual(again, got) {
 			t.Errorf("MangleHeader is not idempotent on %q: %q", got, again)
+		}
+	}
+}
+
+// TestMissingMarkersHaveNoType checks what the engine relies on to skip
+// IsMissing for values that parse: no missing marker is a value of any other
+// type, in a schema or in inference. It also checks that IsMissing takes
+// exactly the markers (and the empty string) among values close to them.
+func TestMissingMarkersHaveNoType(t *testing.T) {
+	for _, m := range missingMarkers {
+		v := []byte(m)
+		if !IsMissing(v) {
+			t.Errorf("IsMissing(%q) = false, want true", m)
+		}
+		if c := candidates(v, candAll); c != 0 {
+			t.Errorf("candidates(%q) = %b, want none", m, c)
+		}
+		if _, ok, _ := appendInteger(nil, v); ok {
+			t.Errorf("appendInteger(%q) ok", m)
+		}
+		if _, ok := appendNumber(nil, v); ok {
+			t.Errorf("appendNumber(%q) ok", m)
+		}
+		if _, ok := parseBool(v); ok {
+			t.Errorf("parseBool(%q) ok", m)
+		}
+		if isDate(v) {
+			t.Errorf("isDate(%q) = true", m)
+		}
+		if _, ok := appendDatetime(nil, v); ok {
+			t.Errorf("appendDatetime(%q) ok", m)
+		}
+	}
+	// Every one-byte change, deletion and extension of a marker is missing
+	// exactly when it is itself a marker.
+	markers := map[string]bool{"": true}
+	for _, m := range missingMarkers {
+		markers[m] = true
+	}
+	check := func(v string) {
+		if got := IsMissing([]byte(v)); got != markers[v] {
+			t.Errorf("IsMissing(%q) = %v, want %v", v, got, markers[v])
+		}
+	}
+	for _, m := range missingMarkers {
+		for i := range len(m) + 1 {
+			check(m[:i])
+			if i < len(m) {
+				check(m[:i] + m[i+1:])
+			}
+			for _, c := range []byte("NnAa/#<>.-1IDQx ") {
+				check(m[:i] + string(c) + m[i:])
+				if i < len(m) {
+					check(m[:i] + string(c) + m[i+1:])
+				}
+			}
+		}
+	}
+}
+
+func TestAllDigits(t *testing.T) {
+	for k := range 8 {
+		for c := range 256 {
+			w := []byte("55555555")
+			w[k] = byte(c)
+			x := uint64(0)
+			for i := 7; i >= 0; i-- {
+				x = x<<8 | uint64(w[i])
+			}
+			if got, want := allDigits(x), c >= '0' && c <= '9'; got != want {
+				t.Errorf("allDigits(%q) = %v, want %v", w, got, want)
+			}
+		}
+	}
+}
+
+// TestScanRecord checks the word-at-a-time record scan against byte loops
+// for every position of a quote, a comma, a high byte and their neighbours
+// in records of lengths around the word size, with ',' and ';' delimiters.
+func TestScanRecord(t *testing.T) {
+	for n := range 40 {
+		base := []byte(strings.Repeat("a", n))
+		cases := [][]byte{base}
+		for i := range n {
+			for _, c := range []byte{'"', ',', ';', '#', '-', '!', 0x7f, 0x80, 0xc3, 0xff, 0} {
+				f := append([]byte(nil), base...)
+				f[i] = c
+				cases = append(cases, f)
+			}
+		}
+		for _, raw := range cases {
+			for _, comma := range []byte{',', ';'} {
+				wantASCII, wantPlain := true, true
+				for _, c := range raw {
+					wantASCII = wantASCII && c < 0x80
+					wantPlain = wantPlain && c != '"' && (comma == ',' || c != ',')
+				}
+				if ascii, plain := scanRecord(raw, comma); ascii != wantASCII || plain != wantPlain {
+					t.Errorf("scanRecord(%q, %q) = %v, %v; want %v, %v", raw, comma, ascii, plain, wantASCII, wantPlain)
+				}
+			}
+		}
+	}
+}
+
+// TestScanDecimal checks the class-table scan against a byte loop on
+// random values up to 20 bytes, with bytes that differ from digits and '.'
+// only in their high bit or lowest bits.
+func TestScanDecimal(t *testing.T) {
+	ref := func(d []byte) (hasDot, plain bool) {
+		digits, dots := 0, 0
+		for _, c := range d {
+			switch {
+			case c >= '0' && c <= '9':
+				digits++
+			case c == '.':
+				dots++
+			default:
+				return false, false
+			}
+		}
+		return dots > 0, digits > 0 && dots <= 1
+	}
+	r := rand.New(rand.NewPCG(11, 12))
+	alphabet := []byte("0123456789012345678901234567890123456789...../:\x00\xae\xb0\xb5\xb9\xba\xff")
+	for range 200000 {
+		d := make([]byte, r.IntN(21))
+		for i := range d {
+			d[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		gotDot, gotPlain := scanDecimal(d)
+		wantDot, wantPlain := ref(d)
+		if gotPlain != wantPlain || gotPlain && gotDot != wantDot {
+			t.Fatalf("scanDecimal(%q) = %v, %v; want %v, %v", d, gotDot, gotPlain, wantDot, wantPlain)
+		}
+	}
+}
+
+func TestAppendValidUTF8(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	pieces := []string{"a", "é", "€", "𝄞", "\xff", "\xc3", "\xe2\x82", "\xf0\x9d\x84", "\uFFFD", "\xed\xa0\x80", "\xc0\xaf"}
+	for range 20000 {
+		var b []byte
+		for range r.IntN(8) {
+			b = append(b, pieces[r.IntN(len(pieces))]...)
+		}
+		if got, want := string(appendValidUTF8([]byte("x"), b)), "x"+strings.ToValidUTF8(string(b), "\uFFFD"); got != want {
+			t.Fatalf("appendValidUTF8(%q) = %q, want %q", b, got, want)
 		}
 	}
 }
