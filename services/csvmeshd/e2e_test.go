@@ -643,8 +643,9 @@ func TestCancelDuringWork(t *testing.T) {
 	if _, err := c.CancelJob(context.Background(), &ingestv1.CancelJobRequest{Name: job.GetName()}); status.Code(err) != codes.FailedPrecondition {
 		t.Errorf("second cancel = %v, want FailedPrecondition", err)
 	}
-	// The validator saw its stream cancelled, and nothing but the source is
-	// left once it has stopped.
+	// Nothing but the source is left once the validator has stopped, and if
+	// the validator's call had started (the cancel can land before it does),
+	// it ended cancelled rather than running to completion.
 	jobDir := filepath.Join(m.dataDir, "objects", "jobs", strings.TrimPrefix(job.GetName(), "jobs/"))
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -653,12 +654,22 @@ func TestCancelDuringWork(t *testing.T) {
 		for _, e := range entries {
 			names = append(names, e.Name())
 		}
-		sawCancel := strings.Contains(strings.Join(m.validator.logLines(), "\n"), "Canceled")
-		if sawCancel && len(names) == 1 && names[0] == "source.csv" {
+		var calls []string
+		for _, rec := range jsonLines(t, "validator", m.validator.logLines()) {
+			if rec["method"] == "/csvmesh.validator.v1.ValidatorService/Validate" {
+				calls = append(calls, fmt.Sprint(rec["code"]))
+			}
+		}
+		if len(names) == 1 && names[0] == "source.csv" {
+			for _, code := range calls {
+				if code != "Canceled" {
+					t.Errorf("the validator's call ended %s, want Canceled", code)
+				}
+			}
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after cancel: validator logged a cancelled call: %v; job directory holds %v, want only source.csv", sawCancel, names)
+			t.Fatalf("after cancel the job directory holds %v, want only source.csv (validator calls: %v)", names, calls)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
