@@ -544,8 +544,10 @@ func TestStageFailures(t *testing.T) {
 					return s.Context().Err()
 				}
 			},
-			opts: []Option{WithStageTimeout(100 * time.Millisecond)},
-			want: ingestv1.Job_STATE_FAILED, reason: "analysis did not finish within 100ms", valCalls: 1, anCalls: 1,
+			// Long enough for the (fast, fake) validation to finish on a
+			// loaded machine under -race; the analysis never does.
+			opts: []Option{WithStageTimeout(2 * time.Second)},
+			want: ingestv1.Job_STATE_FAILED, reason: "analysis did not finish within 2s", valCalls: 1, anCalls: 1,
 			artifacts: []ingestv1.Artifact_Kind{src, rej, norm},
 		},
 	}

@@ -148,7 +148,7 @@ func TestUploadIdleTimeout(t *testing.T) {
 			{Payload: &ingestv1.UploadFileRequest_Chunk{Chunk: []byte("a,b\n1,2\n")}},
 		}},
 	}
-	h := newFakeHarness(t, nil, nil, WithUploadIdleTimeout(50*time.Millisecond))
+	h := newFakeHarness(t, nil, nil, WithUploadIdleTimeout(300*time.Millisecond))
 	// A first call connects, so that the baseline counts the connection's
 	// goroutines.
 	if _, err := h.client.ListJobs(context.Background(), &ingestv1.ListJobsRequest{}); err != nil {
@@ -173,7 +173,7 @@ func TestUploadIdleTimeout(t *testing.T) {
 			// message).
 			err = stream.RecvMsg(&ingestv1.UploadFileResponse{})
 			st := wantCode(t, err, codes.Aborted)
-			if !strings.Contains(st.Message(), "sent nothing for 50ms") {
+			if !strings.Contains(st.Message(), "sent nothing for 300ms") {
 				t.Errorf("message %q", st.Message())
 			}
 			eventually(t, "the upload handler to finish", func() bool { return h.uploadsInFlight() == 0 })
