@@ -150,6 +150,40 @@ func TestRun(t *testing.T) {
 			wantValid:  2,
 		},
 		{
+			name:        "lone CR line endings, CR and CRLF in quotes",
+			in:          "a,b\r1,\"x\ry\"\r2,\"p\r\nq\"\r\r3\r",
+			wantNorm:    "a,b\n1,\"x\ry\"\n2,\"p\r\nq\"\n",
+			wantRejects: "7,4,0,,field_count,the row has 1 fields but the header has 2,3\n",
+			wantSchema:  schema("a:integer", "b:string"),
+			wantValid:   2, wantRej: 1,
+		},
+		{
+			name:       "a quote inside an unquoted field is literal",
+			in:         "a,b\n1,x\"y\n2,\"\"\n",
+			wantNorm:   "a,b\n1,\"x\"\"y\"\n2,\n",
+			wantSchema: schema("a:integer", "b:string"),
+			wantValid:  2,
+		},
+		{
+			name:        "more fields than MaxFields",
+			in:          "a,b\n1,2,3\n4,5\n",
+			cfg:         Config{MaxFields: 2},
+			wantNorm:    "a,b\n4,5\n",
+			wantRejects: "2,2,0,,field_count,the record has more than 2 fields,\"1,2,3\"\n",
+			wantSchema:  schema("a:integer", "b:integer"),
+			wantValid:   1, wantRej: 1,
+		},
+		{
+			name: "reject row cut before a split rune, invalid UTF-8 replaced",
+			in:   "a,b\n1,\u00e9\xffx\n2,\xff\xff\u00e9\n",
+			cfg:  Config{MaxRejectRowBytes: 5},
+			wantRejects: "2,2,2,b,encoding,\"column 2 (\"\"b\"\") is not valid UTF-8\",\"1,\u00e9\uFFFD\"\n" +
+				"3,3,2,b,encoding,\"column 2 (\"\"b\"\") is not valid UTF-8\",\"2,\uFFFD\"\n",
+			wantNorm:   "a,b\n",
+			wantSchema: schema("a:string", "b:string"),
+			wantRej:    2,
+		},
+		{
 			name: "schema: normalize every type",
 			in: "i,n,b,d,ts,s\n" +
 				"+007,1.50,Yes,2024-01-02,2024-01-02 03:04:05.120,\" x \"\n" +

@@ -3,6 +3,7 @@ package validator
 import (
 	"bytes"
 	"encoding/binary"
+	"math/big"
 	"strconv"
 	"time"
 
@@ -154,9 +155,10 @@ func appendNumber(dst, v []byte) ([]byte, bool) {
 		return dst, false
 	}
 	exp := int64(0)
+	var expDigits []byte // the exponent's digits, when exp saturated
+	eneg := false
 	if i < len(v) && (v[i] == 'e' || v[i] == 'E') {
 		i++
-		eneg := false
 		if i < len(v) && (v[i] == '+' || v[i] == '-') {
 			eneg = v[i] == '-'
 			i++
@@ -170,6 +172,9 @@ func appendNumber(dst, v []byte) ([]byte, bool) {
 		}
 		if i == s {
 			return dst, false
+		}
+		if exp >= 1e12 {
+			expDigits = v[s:i]
 		}
 		if eneg {
 			exp = -exp
@@ -213,6 +218,19 @@ func appendNumber(dst, v []byte) ([]byte, bool) {
 			dst = append(dst, digits[1:]...)
 		}
 		dst = append(dst, 'e')
+		if expDigits != nil {
+			// exp stopped growing at 1e12: print the exponent exactly.
+			e, _ := new(big.Int).SetString(string(expDigits), 10)
+			if eneg {
+				e.Neg(e)
+			}
+			e.Add(e, big.NewInt(point-exp-1))
+			if e.Sign() > 0 {
+				dst = append(dst, '+')
+			}
+			dst = e.Append(dst, 10)
+			break
+		}
 		if point-1 > 0 {
 			dst = append(dst, '+')
 		}
