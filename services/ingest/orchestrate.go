@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
 	grpccodes "google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -339,39 +340,25 @@ func (s *Server) validate(ctx context.Context, id string, job *ingestv1.Job) (*v
 	var result *validatorv1.ValidationResult
 	err := s.runStage(ctx, id, stageValidate, rec, func(ctx context.Context) error {
 		result = nil
-		ctx, cancel := context.WithCancel(ctx)
-		defer cancel() // ends the stream (and its span) on every path
-		stream, err := s.validator.Validate(ctx, req)
-		if err != nil {
-			return err
-		}
-		for {
-			msg, err := stream.Recv()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return err
-			}
+		err := consume(ctx, func(ctx context.Context) (grpc.ServerStreamingClient[validatorv1.ValidateResponse], error) {
+			return s.validator.Validate(ctx, req)
+		}, func(msg *validatorv1.ValidateResponse) error {
 			switch ev := msg.GetEvent().(type) {
 			case *validatorv1.ValidateResponse_Progress:
 				p := ev.Progress
-				if err := rec.progress(ctx, &ingestv1.Progress{Stage: ingestv1.Job_STATE_VALIDATING,
-					BytesProcessed: p.GetBytesRead(), BytesTotal: p.GetBytesTotal(), RowsProcessed: p.GetRowsRead()}); err != nil {
-					return err
-				}
+				return rec.progress(ctx, &ingestv1.Progress{Stage: ingestv1.Job_STATE_VALIDATING,
+					BytesProcessed: p.GetBytesRead(), BytesTotal: p.GetBytesTotal(), RowsProcessed: p.GetRowsRead()})
 			case *validatorv1.ValidateResponse_RowErrors:
-				if err := rec.rowErrors(ctx, ev.RowErrors.GetErrors()); err != nil {
-					return err
-				}
+				return rec.rowErrors(ctx, ev.RowErrors.GetErrors())
 			case *validatorv1.ValidateResponse_Result:
 				result = ev.Result
 			}
+			return nil
+		})
+		if err == nil && result == nil {
+			err = &stageFailure{reason: "validation failed: the validator ended without a result"}
 		}
-		if result == nil {
-			return &stageFailure{reason: "validation failed: the validator ended without a result"}
-		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, nil, err
@@ -440,40 +427,53 @@ func (s *Server) analyze(ctx context.Context, id string, job *ingestv1.Job) (*an
 	var result *analyzerv1.AnalysisResult
 	err := s.runStage(ctx, id, stageAnalyze, rec, func(ctx context.Context) error {
 		result = nil
-		ctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		stream, err := s.analyzer.Analyze(ctx, req)
-		if err != nil {
-			return err
-		}
-		for {
-			msg, err := stream.Recv()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return err
-			}
+		err := consume(ctx, func(ctx context.Context) (grpc.ServerStreamingClient[analyzerv1.AnalyzeResponse], error) {
+			return s.analyzer.Analyze(ctx, req)
+		}, func(msg *analyzerv1.AnalyzeResponse) error {
 			switch ev := msg.GetEvent().(type) {
 			case *analyzerv1.AnalyzeResponse_Progress:
 				p := ev.Progress
-				if err := rec.progress(ctx, &ingestv1.Progress{Stage: ingestv1.Job_STATE_ANALYZING,
-					BytesProcessed: p.GetBytesRead(), BytesTotal: p.GetBytesTotal(), RowsProcessed: p.GetRowsRead()}); err != nil {
-					return err
-				}
+				return rec.progress(ctx, &ingestv1.Progress{Stage: ingestv1.Job_STATE_ANALYZING,
+					BytesProcessed: p.GetBytesRead(), BytesTotal: p.GetBytesTotal(), RowsProcessed: p.GetRowsRead()})
 			case *analyzerv1.AnalyzeResponse_Result:
 				result = ev.Result
 			}
+			return nil
+		})
+		if err == nil && result == nil {
+			err = &stageFailure{reason: "analysis failed: the analyzer ended without a result"}
 		}
-		if result == nil {
-			return &stageFailure{reason: "analysis failed: the analyzer ended without a result"}
-		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, nil, err
 	}
 	return result, rec, nil
+}
+
+// consume opens a server stream with open and hands each message to handle
+// until the stream ends. The stream's context is cancelled on every path,
+// so a stream is never left neither drained nor cancelled (which would leak
+// it and its span).
+func consume[T any](ctx context.Context, open func(context.Context) (grpc.ServerStreamingClient[T], error), handle func(*T) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := open(ctx)
+	if err != nil {
+		return err
+	}
+	for {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := handle(msg); err != nil {
+			return err
+		}
+	}
 }
 
 // analyzed records the end of analysis: the job SUCCEEDED.
