@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -14,14 +13,13 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
-	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	analyzerv1 "github.com/csvmesh/csvmesh/gen/csvmesh/analyzer/v1"
 	typev1 "github.com/csvmesh/csvmesh/gen/csvmesh/type/v1"
+	"github.com/csvmesh/csvmesh/services/internal/grpctest"
 	"github.com/csvmesh/csvmesh/services/internal/storage"
 )
 
@@ -35,7 +33,6 @@ type testServer struct {
 func startServer(t *testing.T, store storage.Store, opts ...Option) *testServer {
 	t.Helper()
 	ts := &testServer{handlerErrs: make(chan error, 16)}
-	lis := bufconn.Listen(1 << 20)
 	srv := grpc.NewServer(grpc.StreamInterceptor(func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
 		err := h(srv, ss)
 		ts.handlerErrs <- err
@@ -43,15 +40,7 @@ func startServer(t *testing.T, store storage.Store, opts ...Option) *testServer 
 	}))
 	opts = append([]Option{WithLogger(slog.New(slog.DiscardHandler))}, opts...)
 	analyzerv1.RegisterAnalyzerServiceServer(srv, NewServer(store, opts...))
-	go srv.Serve(lis)
-	t.Cleanup(srv.Stop)
-	conn, err := grpc.NewClient("passthrough:///bufnet",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
+	conn := grpctest.Serve(t, srv)
 	ts.client = analyzerv1.NewAnalyzerServiceClient(conn)
 	return ts
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -22,16 +21,15 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/grpc/test/bufconn"
 
 	analyzerv1 "github.com/csvmesh/csvmesh/gen/csvmesh/analyzer/v1"
 	ingestv1 "github.com/csvmesh/csvmesh/gen/csvmesh/ingest/v1"
 	typev1 "github.com/csvmesh/csvmesh/gen/csvmesh/type/v1"
 	validatorv1 "github.com/csvmesh/csvmesh/gen/csvmesh/validator/v1"
 	"github.com/csvmesh/csvmesh/services/ingest/jobstore"
+	"github.com/csvmesh/csvmesh/services/internal/grpctest"
 	"github.com/csvmesh/csvmesh/services/internal/grpcx"
 	"github.com/csvmesh/csvmesh/services/internal/storage"
 )
@@ -67,28 +65,6 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// bufDial returns a client connection to lis made the way csvmeshd makes
-// its connections (grpcx.Dial: otelgrpc, limits).
-func bufDial(t *testing.T, lis *bufconn.Listener) *grpc.ClientConn {
-	t.Helper()
-	conn, err := grpcx.Dial("passthrough:///bufnet", grpcx.ClientConfig{},
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return conn
-}
-
-// serve runs srv on a new bufconn listener until the test ends.
-func serve(t *testing.T, srv *grpc.Server) *bufconn.Listener {
-	t.Helper()
-	lis := bufconn.Listen(1 << 20)
-	go srv.Serve(lis)
-	t.Cleanup(srv.Stop)
-	return lis
-}
-
 // harness is an ingest server with its downstream services, all in process
 // over bufconn, with storage and the job database in a temporary directory.
 type harness struct {
@@ -118,7 +94,7 @@ func newHarness(t *testing.T, mk func(storage.Store) (validatorv1.ValidatorServi
 	down := grpcx.NewServer(grpcx.ServerConfig{Logger: quiet})
 	validatorv1.RegisterValidatorServiceServer(down, val)
 	analyzerv1.RegisterAnalyzerServiceServer(down, an)
-	conn := bufDial(t, serve(t, down))
+	conn := grpctest.Serve(t, down)
 	h := &harness{
 		t:      t,
 		root:   store.Root(),
@@ -149,10 +125,9 @@ func (h *harness) startIngest(start bool, opts ...Option) {
 	}
 	gs := grpcx.NewServer(grpcx.ServerConfig{Logger: quiet})
 	ingestv1.RegisterIngestServiceServer(gs, srv)
-	lis := bufconn.Listen(1 << 20)
-	go gs.Serve(lis)
+	lis := grpctest.Listen(t, gs)
 	h.jobs, h.srv = jobs, srv
-	h.client = ingestv1.NewIngestServiceClient(bufDial(t, lis))
+	h.client = ingestv1.NewIngestServiceClient(grpctest.Dial(t, lis))
 	var once sync.Once
 	h.stop = func() {
 		once.Do(func() {

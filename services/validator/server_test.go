@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"strings"
 	"testing"
@@ -13,12 +12,11 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
-	"google.golang.org/grpc/test/bufconn"
 
 	typev1 "github.com/csvmesh/csvmesh/gen/csvmesh/type/v1"
 	validatorv1 "github.com/csvmesh/csvmesh/gen/csvmesh/validator/v1"
+	"github.com/csvmesh/csvmesh/services/internal/grpctest"
 	"github.com/csvmesh/csvmesh/services/internal/storage"
 )
 
@@ -34,7 +32,6 @@ type harness struct {
 func newHarness(t *testing.T, store storage.Store, dir *storage.Dir, opts ...Option) *harness {
 	t.Helper()
 	h := &harness{store: store, dir: dir, done: make(chan error, 16)}
-	lis := bufconn.Listen(1 << 20)
 	srv := grpc.NewServer(grpc.StreamInterceptor(func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		err := handler(srv, ss)
 		h.done <- err
@@ -42,15 +39,7 @@ func newHarness(t *testing.T, store storage.Store, dir *storage.Dir, opts ...Opt
 	}))
 	opts = append([]Option{WithLogger(slog.New(slog.DiscardHandler))}, opts...)
 	validatorv1.RegisterValidatorServiceServer(srv, NewServer(store, opts...))
-	go srv.Serve(lis)
-	t.Cleanup(srv.Stop)
-	conn, err := grpc.NewClient("passthrough:///bufnet",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
+	conn := grpctest.Serve(t, srv)
 	h.client = validatorv1.NewValidatorServiceClient(conn)
 	return h
 }
