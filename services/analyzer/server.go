@@ -37,6 +37,7 @@ type Server struct {
 	maxRecord int
 	interval  time.Duration
 	logger    *slog.Logger
+	slots     chan struct{} // nil: no limit on concurrent analyses
 }
 
 // Option configures a Server.
@@ -57,6 +58,18 @@ func WithMaxRecordBytes(n int) Option { return func(s *Server) { s.maxRecord = n
 // a stream; d <= 0 sends one every 1024 rows. Default DefaultProgressInterval.
 // Whatever the interval, a last progress message precedes the result.
 func WithProgressInterval(d time.Duration) Option { return func(s *Server) { s.interval = d } }
+
+// WithMaxConcurrent bounds how many analyses run at once; more calls wait
+// (until their deadline) for one to finish. With the memory budget it bounds
+// the analyzer's memory: n x budget. n <= 0 means no limit.
+func WithMaxConcurrent(n int) Option {
+	return func(s *Server) {
+		s.slots = nil
+		if n > 0 {
+			s.slots = make(chan struct{}, n)
+		}
+	}
+}
 
 // WithLogger sets the logger; the default is slog.Default().
 func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.logger = l } }
@@ -85,6 +98,14 @@ func (s *Server) config() Config {
 // result.
 func (s *Server) Analyze(req *analyzerv1.AnalyzeRequest, stream grpc.ServerStreamingServer[analyzerv1.AnalyzeResponse]) error {
 	ctx := telemetry.WithAttrs(stream.Context(), slog.String("job", req.GetJob()))
+	if s.slots != nil {
+		select {
+		case s.slots <- struct{}{}:
+			defer func() { <-s.slots }()
+		case <-ctx.Done():
+			return status.FromContextError(ctx.Err()).Err()
+		}
+	}
 	start := time.Now()
 	res, err := s.analyze(ctx, req, stream)
 	if err != nil {

@@ -394,3 +394,43 @@ func TestServerCancel(t *testing.T) {
 		})
 	}
 }
+
+// TestServerMaxConcurrent checks that an analysis past WithMaxConcurrent
+// waits for a slot, gives up at its deadline without writing anything, and
+// runs once a slot is free.
+func TestServerMaxConcurrent(t *testing.T) {
+	header, lines := genCSV(3, 100)
+	store := newDir(t)
+	putObject(t, store, "normalized/x.csv", header+strings.Join(lines, ""))
+	srv := NewServer(store, WithMaxConcurrent(1), WithLogger(slog.New(slog.DiscardHandler)))
+	gs := grpc.NewServer()
+	analyzerv1.RegisterAnalyzerServiceServer(gs, srv)
+	client := analyzerv1.NewAnalyzerServiceClient(grpctest.Serve(t, gs))
+	req := &analyzerv1.AnalyzeRequest{
+		Job: "jobs/j", Source: &typev1.ObjectRef{Key: "normalized/x.csv"}, RangeHasHeader: true,
+		Schema: testSchema(), ReportOutput: &typev1.ObjectRef{Key: "reports/x.json"},
+	}
+
+	srv.slots <- struct{}{} // another analysis holds the only slot
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	stream, err := client.Analyze(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := collect(stream); status.Code(err) != codes.DeadlineExceeded {
+		t.Fatalf("analysis without a free slot = %v, want DeadlineExceeded", err)
+	}
+	if _, err := store.Stat(context.Background(), "reports/x.json"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("a report was written by an analysis that never ran: %v", err)
+	}
+
+	<-srv.slots // the other analysis ends
+	stream, err = client.Analyze(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, results, _, err := collect(stream); err != nil || len(results) != 1 {
+		t.Fatalf("analysis with a free slot: %d results, %v", len(results), err)
+	}
+}

@@ -32,6 +32,8 @@ type config struct {
 	maxFields       int
 	memoryBudget    byteSize
 	memoryLimit     byteSize
+	analyses        int
+	maxStreams      int
 	workers         int
 	stageTimeout    time.Duration
 	uploadIdle      time.Duration
@@ -66,7 +68,9 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	fs.IntVar(&c.maxFields, "max-fields", 4096, "most columns the validator accepts in a row")
 	c.memoryBudget = 256 << 20
 	fs.Var(&c.memoryBudget, "memory-budget", "memory the analyzer may hold per job before it spills to disk")
-	fs.Var(&c.memoryLimit, "memory-limit", "soft limit for the process's Go heap (the Go runtime's memory limit); 0 means workers x memory-budget + 256MiB when the analyzer runs here, none otherwise; GOMEMLIMIT wins when set")
+	fs.IntVar(&c.analyses, "max-analyses", 2, "analyses the analyzer runs at once; more wait for a slot (memory is bounded by this x memory-budget)")
+	fs.Var(&c.memoryLimit, "memory-limit", "soft limit for the process's Go heap (the Go runtime's memory limit); 0 means max-analyses x memory-budget + 256MiB when the analyzer runs here, none otherwise; GOMEMLIMIT wins when set")
+	fs.IntVar(&c.maxStreams, "max-concurrent-streams", 256, "concurrent calls each gRPC server accepts on one connection")
 	fs.IntVar(&c.workers, "workers", 2, "jobs ingest runs at once")
 	fs.DurationVar(&c.stageTimeout, "stage-timeout", time.Hour, "deadline for each stage (validation, analysis) of a job")
 	fs.DurationVar(&c.uploadIdle, "upload-idle-timeout", 2*time.Minute, "an upload that sends nothing for this long is aborted (no job, nothing stored)")
@@ -111,6 +115,9 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	}
 	if c.maxRecordBytes < c.maxFieldBytes {
 		return nil, fmt.Errorf("--max-record-bytes (%d) must be at least --max-field-bytes (%d)", c.maxRecordBytes, c.maxFieldBytes)
+	}
+	if c.analyses < 1 || c.maxStreams < 1 {
+		return nil, fmt.Errorf("--max-analyses and --max-concurrent-streams must be at least 1")
 	}
 	if c.workers < 1 {
 		return nil, fmt.Errorf("--workers=%d: want at least 1", c.workers)
@@ -194,7 +201,7 @@ func (c *config) goMemoryLimit(getenv func(string) string) int64 {
 		return int64(c.memoryLimit)
 	}
 	if c.runs("analyzer") {
-		return int64(c.workers)*int64(c.memoryBudget) + 256<<20
+		return int64(c.analyses)*int64(c.memoryBudget) + 256<<20
 	}
 	return 0
 }

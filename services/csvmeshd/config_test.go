@@ -53,6 +53,8 @@ func TestParseConfig(t *testing.T) {
 		{"unknown log level", []string{"--log-level=bogus"}, nil},
 		{"record shorter than a field", []string{"--max-field-bytes=8MiB", "--max-record-bytes=4MiB"}, nil},
 		{"no attempts", []string{"--retry-attempts=0"}, nil},
+		{"no analyses", []string{"--max-analyses=0"}, nil},
+		{"no streams", []string{"--max-concurrent-streams=0"}, nil},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
@@ -86,12 +88,12 @@ func TestParseBytes(t *testing.T) {
 
 func TestDerivedLimits(t *testing.T) {
 	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
-	c, err := parseConfig([]string{"--workers=3", "--memory-budget=100MiB", "--max-record-bytes=1MiB", "--max-fields=10"}, env(nil))
+	c, err := parseConfig([]string{"--max-analyses=3", "--memory-budget=100MiB", "--max-record-bytes=1MiB", "--max-fields=10"}, env(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, want := c.goMemoryLimit(env(nil)), int64(3*100<<20+256<<20); got != want {
-		t.Errorf("memory limit = %d, want workers x budget + 256MiB = %d", got, want)
+		t.Errorf("memory limit = %d, want max-analyses x budget + 256MiB = %d", got, want)
 	}
 	if got := c.goMemoryLimit(env(map[string]string{"GOMEMLIMIT": "1GiB"})); got != 0 {
 		t.Errorf("memory limit with GOMEMLIMIT set = %d, want 0 (the runtime's own)", got)

@@ -152,7 +152,8 @@ func (m *mesh) start(ctx context.Context) error {
 	cfg := m.cfg
 	m.serveCtx, m.cancelServe = context.WithCancel(context.Background())
 	m.errc = make(chan error, 8)
-	limits := grpcx.ServerConfig{MaxRecvBytes: int(cfg.maxMessageBytes), MaxSendBytes: int(cfg.maxMessageBytes)}
+	limits := grpcx.ServerConfig{MaxRecvBytes: int(cfg.maxMessageBytes), MaxSendBytes: int(cfg.maxMessageBytes),
+		MaxConcurrentStreams: uint32(cfg.maxStreams)}
 	clientLimits := grpcx.ClientConfig{MaxRecvBytes: int(cfg.maxMessageBytes), MaxSendBytes: int(cfg.maxMessageBytes)}
 
 	var store storage.Store
@@ -201,6 +202,7 @@ func (m *mesh) start(ctx context.Context) error {
 			analyzer.WithMemoryBudget(int64(cfg.memoryBudget)),
 			analyzer.WithTempDir(tmp),
 			analyzer.WithMaxRecordBytes(cfg.normalizedRecordBytes()),
+			analyzer.WithMaxConcurrent(cfg.analyses),
 		))
 		m.serveGRPC(srv, lis, analyzerv1.AnalyzerService_ServiceDesc.ServiceName)
 		analyzerAddr = or(analyzerAddr, lis.Addr().String())

@@ -29,11 +29,18 @@ import (
 // large report, small enough to bound memory per stream.
 const DefaultMaxMessageBytes = 8 << 20
 
+// DefaultMaxConcurrentStreams is the default limit on concurrent calls on
+// one connection (grpc-go's own default is unlimited).
+const DefaultMaxConcurrentStreams = 256
+
 // ServerConfig configures a gRPC server.
 type ServerConfig struct {
 	// MaxRecvBytes and MaxSendBytes limit one message; 0 means
 	// DefaultMaxMessageBytes.
 	MaxRecvBytes, MaxSendBytes int
+	// MaxConcurrentStreams limits concurrent calls on one connection; 0 means
+	// DefaultMaxConcurrentStreams.
+	MaxConcurrentStreams uint32
 	// Logger receives access logs and recovered panics; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -48,6 +55,9 @@ func NewServer(cfg ServerConfig, extra ...grpc.ServerOption) *grpc.Server {
 	if cfg.MaxSendBytes <= 0 {
 		cfg.MaxSendBytes = DefaultMaxMessageBytes
 	}
+	if cfg.MaxConcurrentStreams == 0 {
+		cfg.MaxConcurrentStreams = DefaultMaxConcurrentStreams
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
@@ -56,6 +66,7 @@ func NewServer(cfg ServerConfig, extra ...grpc.ServerOption) *grpc.Server {
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
 		grpc.MaxRecvMsgSize(cfg.MaxRecvBytes),
 		grpc.MaxSendMsgSize(cfg.MaxSendBytes),
+		grpc.MaxConcurrentStreams(cfg.MaxConcurrentStreams),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 2 * time.Minute, Timeout: 20 * time.Second}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.ChainUnaryInterceptor(unaryRecover(log)),
