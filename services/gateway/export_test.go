@@ -1,0 +1,4 @@
+package gateway
+
+// OpenAPIDocument exposes openAPIDocument to the external tests.
+var OpenAPIDocument = openAPIDocument
