@@ -519,48 +519,23 @@ func (s *memEntries) next() ([]byte, int64, int64, bool, error) {
 // mergeEntryRuns merges categorical runs into a new one, with row offsets
 // applied.
 func mergeEntryRuns(ctx context.Context, t *tempFiles, runs []run) (run, error) {
-	var srcs []entrySource
-	for _, r := range runs {
-		rr, err := openRun(r)
-		if err != nil {
-			return run{}, err
-		}
-		defer rr.close()
-		srcs = append(srcs, runEntries{rr})
-	}
-	m, err := newEntryMerger(srcs)
-	if err != nil {
-		return run{}, err
-	}
-	rw, err := newRunWriter(t)
-	if err != nil {
-		return run{}, err
-	}
-	for i := 0; ; i++ {
-		if i&0xffff == 0 {
-			if err := ctx.Err(); err != nil {
-				rw.abort()
-				return run{}, err
+	return mergeRuns(ctx, t, runs, func(rr *runReader) entrySource { return runEntries{rr} },
+		func(srcs []entrySource) (func(*runWriter) (bool, error), error) {
+			m, err := newEntryMerger(srcs)
+			if err != nil {
+				return nil, err
 			}
-		}
-		v, count, first, ok, err := m.next()
-		if err != nil {
-			rw.abort()
-			return run{}, err
-		}
-		if !ok {
-			break
-		}
-		if err := rw.writeEntry(v, count, first); err != nil {
-			rw.abort()
-			return run{}, fmt.Errorf("write spill file: %w", err)
-		}
-	}
-	r, err := rw.finish()
-	if err != nil {
-		os.Remove(rw.f.Name())
-	}
-	return r, err
+			return func(rw *runWriter) (bool, error) {
+				v, count, first, ok, err := m.next()
+				if err != nil || !ok {
+					return false, err
+				}
+				if err := rw.writeEntry(v, count, first); err != nil {
+					return false, fmt.Errorf("write spill file: %w", err)
+				}
+				return true, nil
+			}, nil
+		})
 }
 
 // MaxTopBytes bounds the `top` value a report carries, so that a column of

@@ -355,48 +355,23 @@ func (c *numericCol) selectRanks(ctx context.Context, t *tempFiles, ranks []int6
 
 // mergeFloatRuns merges numeric runs into a new one.
 func mergeFloatRuns(ctx context.Context, t *tempFiles, runs []run) (run, error) {
-	var srcs []floatSource
-	for _, r := range runs {
-		rr, err := openRun(r)
-		if err != nil {
-			return run{}, err
-		}
-		defer rr.close()
-		srcs = append(srcs, runFloats{rr})
-	}
-	m, err := newFloatMerger(srcs)
-	if err != nil {
-		return run{}, err
-	}
-	rw, err := newRunWriter(t)
-	if err != nil {
-		return run{}, err
-	}
-	for i := 0; ; i++ {
-		if i&0xffff == 0 {
-			if err := ctx.Err(); err != nil {
-				rw.abort()
-				return run{}, err
+	return mergeRuns(ctx, t, runs, func(rr *runReader) floatSource { return runFloats{rr} },
+		func(srcs []floatSource) (func(*runWriter) (bool, error), error) {
+			m, err := newFloatMerger(srcs)
+			if err != nil {
+				return nil, err
 			}
-		}
-		x, ok, err := m.next()
-		if err != nil {
-			rw.abort()
-			return run{}, err
-		}
-		if !ok {
-			break
-		}
-		if err := rw.writeFloat(x); err != nil {
-			rw.abort()
-			return run{}, fmt.Errorf("write spill file: %w", err)
-		}
-	}
-	r, err := rw.finish()
-	if err != nil {
-		os.Remove(rw.f.Name())
-	}
-	return r, err
+			return func(rw *runWriter) (bool, error) {
+				x, ok, err := m.next()
+				if err != nil || !ok {
+					return false, err
+				}
+				if err := rw.writeFloat(x); err != nil {
+					return false, fmt.Errorf("write spill file: %w", err)
+				}
+				return true, nil
+			}, nil
+		})
 }
 
 // selectInPlace finds the values at the given ascending ranks of xs, as if

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"cmp"
 	"container/heap"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -396,4 +397,50 @@ func (m *entryMerger) next() (value []byte, count, first int64, ok bool, err err
 		}
 	}
 	return m.cur, count, first, true, nil
+}
+
+// mergeRuns opens runs, wraps each with source, and writes what merge
+// yields into a new run until it reports no more. The input runs stay
+// open until the merge is done; the new run is removed on any error or
+// cancellation.
+func mergeRuns[S any](ctx context.Context, t *tempFiles, runs []run, source func(*runReader) S,
+	merge func([]S) (func(*runWriter) (bool, error), error)) (run, error) {
+	srcs := make([]S, 0, len(runs))
+	for _, r := range runs {
+		rr, err := openRun(r)
+		if err != nil {
+			return run{}, err
+		}
+		defer rr.close()
+		srcs = append(srcs, source(rr))
+	}
+	step, err := merge(srcs)
+	if err != nil {
+		return run{}, err
+	}
+	rw, err := newRunWriter(t)
+	if err != nil {
+		return run{}, err
+	}
+	for i := 0; ; i++ {
+		if i&0xffff == 0 {
+			if err := ctx.Err(); err != nil {
+				rw.abort()
+				return run{}, err
+			}
+		}
+		more, err := step(rw)
+		if err != nil {
+			rw.abort()
+			return run{}, err
+		}
+		if !more {
+			break
+		}
+	}
+	r, err := rw.finish()
+	if err != nil {
+		os.Remove(rw.f.Name())
+	}
+	return r, err
 }
