@@ -94,15 +94,15 @@ func TestUploadRunsJobToSuccess(t *testing.T) {
 			t.Errorf("downstream saw trace %s, want %s", id, job.GetTraceId())
 		}
 	}
-	found := false
-	for _, sp := range spans.Ended() {
-		if sp.Name() == "csvmesh.job" && sp.SpanContext().TraceID().String() == job.GetTraceId() {
-			found = true
+	// The job's span ends just after the job's last state is written.
+	eventually(t, "an ended csvmesh.job span in the upload's trace", func() bool {
+		for _, sp := range spans.Ended() {
+			if sp.Name() == "csvmesh.job" && sp.SpanContext().TraceID().String() == job.GetTraceId() {
+				return true
+			}
 		}
-	}
-	if !found {
-		t.Error("no ended csvmesh.job span in the upload's trace")
-	}
+		return false
+	})
 
 	events := h.watchAll(job.GetName(), 0)
 	checkSequences(t, events, 1)
