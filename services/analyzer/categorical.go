@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/maphash"
-	"os"
 	"slices"
 	"unicode/utf8"
 	"unsafe"
@@ -363,7 +362,6 @@ func (c *catCol) spill(ctx context.Context, t *tempFiles, fanIn int) (int64, err
 	}
 	r, err := rw.finish()
 	if err != nil {
-		os.Remove(rw.f.Name())
 		return 0, err
 	}
 	c.runs = append(c.runs, r)

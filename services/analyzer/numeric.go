@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
-	"os"
 	"slices"
 
 	"google.golang.org/protobuf/proto"
@@ -172,7 +171,6 @@ func (c *numericCol) spill(ctx context.Context, t *tempFiles, fanIn int) (int64,
 	}
 	r, err := rw.finish()
 	if err != nil {
-		os.Remove(rw.f.Name())
 		return 0, err
 	}
 	c.runs = append(c.runs, r)

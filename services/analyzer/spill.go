@@ -142,13 +142,15 @@ func (rw *runWriter) writeEntry(value []byte, count, first int64) error {
 	return err
 }
 
-// finish flushes and closes the file and returns the run.
+// finish flushes and closes the file and returns the run; on failure the
+// file is removed.
 func (rw *runWriter) finish() (run, error) {
 	err := rw.w.Flush()
 	if cerr := rw.f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
+		os.Remove(rw.f.Name())
 		return run{}, fmt.Errorf("write spill file: %w", err)
 	}
 	return run{path: rw.f.Name(), n: rw.n}, nil
@@ -438,9 +440,5 @@ func mergeRuns[S any](ctx context.Context, t *tempFiles, runs []run, source func
 			break
 		}
 	}
-	r, err := rw.finish()
-	if err != nil {
-		os.Remove(rw.f.Name())
-	}
-	return r, err
+	return rw.finish()
 }

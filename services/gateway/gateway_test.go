@@ -25,10 +25,11 @@ import (
 
 	ingestv1 "github.com/csvmesh/csvmesh/gen/csvmesh/ingest/v1"
 	"github.com/csvmesh/csvmesh/services/gateway"
+	"github.com/csvmesh/csvmesh/services/internal/grpctest"
 )
 
 func TestNewRejectsBadOptions(t *testing.T) {
-	conn := dialBufconn(t, bufconn.Listen(1024))
+	conn := grpctest.Dial(t, bufconn.Listen(1024))
 	tests := []struct {
 		name string
 		conn grpc.ClientConnInterface
@@ -584,7 +585,7 @@ func TestHealthz(t *testing.T) {
 	t.Run("ingest unreachable", func(t *testing.T) {
 		lis := bufconn.Listen(1024)
 		lis.Close()
-		conn := dialBufconn(t, lis)
+		conn := grpctest.Dial(t, lis)
 		h, err := gateway.New(t.Context(), conn, gateway.WithLogger(discard))
 		if err != nil {
 			t.Fatal(err)

@@ -26,10 +26,10 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
-	"google.golang.org/grpc/test/bufconn"
 
 	ingestv1 "github.com/csvmesh/csvmesh/gen/csvmesh/ingest/v1"
 	"github.com/csvmesh/csvmesh/services/gateway"
+	"github.com/csvmesh/csvmesh/services/internal/grpctest"
 	"github.com/csvmesh/csvmesh/services/internal/grpcx"
 )
 
@@ -196,22 +196,12 @@ const grpcWindow = 1 << 20
 
 func newEnv(t *testing.T, fake *fakeIngest, opts ...gateway.Option) *env {
 	t.Helper()
-	lis := bufconn.Listen(256 << 10)
 	srv := grpcx.NewServer(grpcx.ServerConfig{Logger: discard},
 		grpc.InitialWindowSize(grpcWindow), grpc.InitialConnWindowSize(grpcWindow))
 	ingestv1.RegisterIngestServiceServer(srv, fake)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		_ = srv.Serve(lis)
-	}()
-	t.Cleanup(func() {
-		srv.Stop()
-		<-served
-	})
-	conn := dialBufconn(t, lis)
+	conn := grpctest.Dial(t, grpctest.ListenBuffer(t, srv, 256<<10))
 
 	h, err := gateway.New(t.Context(), conn, append([]gateway.Option{gateway.WithLogger(discard)}, opts...)...)
 	if err != nil {
@@ -233,17 +223,6 @@ func newEnv(t *testing.T, fake *fakeIngest, opts ...gateway.Option) *env {
 	}
 	t.Cleanup(tr.CloseIdleConnections)
 	return &env{fake: fake, health: hs, url: ts.URL, client: &http.Client{Transport: tr}}
-}
-
-func dialBufconn(t *testing.T, lis *bufconn.Listener) *grpc.ClientConn {
-	t.Helper()
-	conn, err := grpcx.Dial("passthrough:///ingest", grpcx.ClientConfig{},
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }))
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	return conn
 }
 
 type smallBufferListener struct{ net.Listener }

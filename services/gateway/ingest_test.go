@@ -13,11 +13,11 @@ import (
 	"testing"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/test/bufconn"
 
 	ingestv1 "github.com/csvmesh/csvmesh/gen/csvmesh/ingest/v1"
 	"github.com/csvmesh/csvmesh/services/gateway"
 	"github.com/csvmesh/csvmesh/services/ingest"
+	"github.com/csvmesh/csvmesh/services/internal/grpctest"
 	"github.com/csvmesh/csvmesh/services/internal/grpcx"
 	"github.com/csvmesh/csvmesh/services/internal/storage"
 )
@@ -39,17 +39,7 @@ func TestAgainstIngest(t *testing.T) {
 	t.Cleanup(func() { _ = jobs.Close() })
 	srv := grpcx.NewServer(grpcx.ServerConfig{Logger: discard})
 	ingestv1.RegisterIngestServiceServer(srv, ingest.NewServer(store, jobs, nil, nil, ingest.WithLogger(discard)))
-	lis := bufconn.Listen(256 << 10)
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		_ = srv.Serve(lis)
-	}()
-	t.Cleanup(func() {
-		srv.Stop()
-		<-served
-	})
-	h, err := gateway.New(t.Context(), dialBufconn(t, lis), gateway.WithLogger(discard), gateway.WithChunkSize(4096))
+	h, err := gateway.New(t.Context(), grpctest.Serve(t, srv), gateway.WithLogger(discard), gateway.WithChunkSize(4096))
 	if err != nil {
 		t.Fatal(err)
 	}

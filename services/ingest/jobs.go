@@ -5,11 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"regexp"
 	"strings"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -309,31 +305,14 @@ func (s *Server) download(ctx context.Context, name string, stream ingestv1.Inge
 // sweepOrphans removes the job directories under jobs/ that no job row
 // claims and no upload in progress owns: what a crash between committing an
 // upload and recording its job leaves behind. Only directories named like a
-// job id are considered. It works on stores that keep files under a root
-// directory (storage.Dir); other stores are left alone.
+// job id are considered.
 func (s *Server) sweepOrphans(ctx context.Context) error {
-	rooted, ok := s.store.(interface{ Root() string })
-	if !ok {
-		return nil
-	}
-	entries, err := os.ReadDir(filepath.Join(rooted.Root(), "jobs"))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
+	ids, err := s.store.List(ctx, "jobs")
 	if err != nil {
 		return fmt.Errorf("list job directories: %w", err)
 	}
-	for _, e := range entries {
-		id := e.Name()
-		if !e.IsDir() || !validJobID(id) {
-			continue
-		}
-		// Check in-progress uploads before the store: an upload leaves the
-		// set only after its row is committed (or its objects removed).
-		s.mu.Lock()
-		_, uploading := s.uploads[id]
-		s.mu.Unlock()
-		if uploading {
+	for _, id := range ids {
+		if !validJobID(id) || s.uploading(id) {
 			continue
 		}
 		exists, err := s.jobs.Exists(ctx, id)
@@ -351,60 +330,37 @@ func (s *Server) sweepOrphans(ctx context.Context) error {
 	return nil
 }
 
-// tempFileName matches the names storage.Dir gives the temporary file of a
-// write in progress: ".tmp-<name>-<digits>" (os.CreateTemp's pattern
-// ".tmp-<name>-*").
-var tempFileName = regexp.MustCompile(`^\.tmp-.+-[0-9]+$`)
-
-// sweepTempFiles removes, under every job directory, the temporary files of
-// writes a crash interrupted. It must run before the workers start: then no
+// sweepIncomplete removes, under every job directory, what writes a crash
+// interrupted left behind. It must run before the workers start: then no
 // write of this process is in progress but those of uploads, whose
-// directories it skips. Like sweepOrphans it works on storage.Dir only.
-func (s *Server) sweepTempFiles(ctx context.Context) error {
-	rooted, ok := s.store.(interface{ Root() string })
-	if !ok {
-		return nil
-	}
-	jobsDir := filepath.Join(rooted.Root(), "jobs")
-	entries, err := os.ReadDir(jobsDir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
+// directories it skips.
+func (s *Server) sweepIncomplete(ctx context.Context) error {
+	ids, err := s.store.List(ctx, "jobs")
 	if err != nil {
 		return fmt.Errorf("list job directories: %w", err)
 	}
 	var errs []error
-	for _, e := range entries {
-		id := e.Name()
-		if !e.IsDir() || !validJobID(id) {
+	for _, id := range ids {
+		if !validJobID(id) || s.uploading(id) {
 			continue
 		}
-		s.mu.Lock()
-		_, uploading := s.uploads[id]
-		s.mu.Unlock()
-		if uploading {
-			continue
+		keys, err := s.store.RemoveIncomplete(ctx, "jobs/"+id)
+		for _, k := range keys {
+			s.log.WarnContext(ctx, "removed what an interrupted write left", "job", jobName(id), "object", k)
 		}
-		dir := filepath.Join(jobsDir, id)
-		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if !d.Type().IsRegular() || !tempFileName.MatchString(d.Name()) {
-				return nil
-			}
-			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return err
-			}
-			rel, _ := filepath.Rel(dir, path)
-			s.log.WarnContext(ctx, "removed the temporary file of an interrupted write", "job", jobName(id), "file", filepath.ToSlash(rel))
-			return nil
-		})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("job directory %s: %w", id, err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// uploading reports whether an upload in progress owns job id's directory.
+func (s *Server) uploading(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.uploads[id]
+	return ok
 }
 
 // removeUnlisted removes, best effort, the outputs of a FAILED or CANCELLED

@@ -326,8 +326,8 @@ func (s *Server) Start(ctx context.Context) error {
 		s.log.WarnContext(ctx, "sweeping orphaned uploads failed", "error", err.Error())
 	}
 	// No worker runs yet, so no write of this process is in progress under
-	// a job directory but the uploads', which sweepTempFiles skips.
-	if err := s.sweepTempFiles(ctx); err != nil {
+	// a job directory but the uploads', which sweepIncomplete skips.
+	if err := s.sweepIncomplete(ctx); err != nil {
 		s.log.WarnContext(ctx, "sweeping temporary files failed", "error", err.Error())
 	}
 	if err := s.resume(ctx); err != nil {

@@ -22,7 +22,14 @@ const BufSize = 1 << 20
 // is stopped earlier) and returns the listener.
 func Listen(t testing.TB, srv *grpc.Server) *bufconn.Listener {
 	t.Helper()
-	lis := bufconn.Listen(BufSize)
+	return ListenBuffer(t, srv, BufSize)
+}
+
+// ListenBuffer is Listen with a listener buffer of size bytes; a small one
+// makes flow control bite early, for tests of streaming under back-pressure.
+func ListenBuffer(t testing.TB, srv *grpc.Server, size int) *bufconn.Listener {
+	t.Helper()
+	lis := bufconn.Listen(size)
 	served := make(chan struct{})
 	go func() {
 		defer close(served)

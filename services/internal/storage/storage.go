@@ -9,9 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strings"
 )
 
@@ -35,6 +37,15 @@ type Store interface {
 	Delete(ctx context.Context, key string) error
 	// DeletePrefix removes every object whose key starts with prefix + "/".
 	DeletePrefix(ctx context.Context, prefix string) error
+	// List returns the names of the direct children of prefix + "/" (objects
+	// and "directories", like an S3 listing with a "/" delimiter), sorted.
+	// A prefix with nothing under it lists nothing.
+	List(ctx context.Context, prefix string) ([]string, error)
+	// RemoveIncomplete removes what writes under prefix + "/" that never
+	// committed or aborted (a crash) left behind, and returns the keys
+	// those writes were for. Call it only when no write under prefix can be
+	// in progress.
+	RemoveIncomplete(ctx context.Context, prefix string) ([]string, error)
 }
 
 // Writer writes one new object.
@@ -98,7 +109,7 @@ func (d *Dir) Create(_ context.Context, key string) (Writer, error) {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return nil, fmt.Errorf("storage: create %s: %w", key, err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-"+filepath.Base(p)+"-*")
+	f, err := os.CreateTemp(filepath.Dir(p), tempPrefix+filepath.Base(p)+"-*")
 	if err != nil {
 		return nil, fmt.Errorf("storage: create %s: %w", key, err)
 	}
@@ -164,6 +175,65 @@ func (d *Dir) DeletePrefix(_ context.Context, prefix string) error {
 		return fmt.Errorf("storage: delete %s/: %w", prefix, err)
 	}
 	return nil
+}
+
+// tempPrefix starts the name of a write's temporary file, which is
+// os.CreateTemp's ".tmp-<name>-<digits>"; tempName matches such names.
+const tempPrefix = ".tmp-"
+
+var tempName = regexp.MustCompile(`^\.tmp-(.+)-[0-9]+$`)
+
+// List implements Store. Temporary files of writes are not listed.
+func (d *Dir) List(_ context.Context, prefix string) ([]string, error) {
+	p, err := d.path(prefix)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := os.ReadDir(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("storage: list %s/: %w", prefix, err)
+	}
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		if !tempName.MatchString(e.Name()) {
+			names = append(names, e.Name())
+		}
+	}
+	return names, nil
+}
+
+// RemoveIncomplete implements Store.
+func (d *Dir) RemoveIncomplete(_ context.Context, prefix string) ([]string, error) {
+	root, err := d.path(prefix)
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	err = filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		m := tempName.FindStringSubmatch(e.Name())
+		if m == nil || !e.Type().IsRegular() {
+			return nil
+		}
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		rel, _ := filepath.Rel(d.root, filepath.Join(filepath.Dir(p), m[1]))
+		keys = append(keys, filepath.ToSlash(rel))
+		return nil
+	})
+	if err != nil {
+		return keys, fmt.Errorf("storage: remove incomplete writes under %s/: %w", prefix, err)
+	}
+	return keys, nil
 }
 
 type fileObject struct {

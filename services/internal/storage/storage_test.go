@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -197,5 +198,56 @@ func TestRangeReaderBounds(t *testing.T) {
 				t.Errorf("RangeReader(%d, %d) = %q, want %q", tc.off, tc.n, b, tc.want)
 			}
 		}
+	}
+}
+
+func TestListAndRemoveIncomplete(t *testing.T) {
+	ctx := context.Background()
+	d := newDir(t)
+	for _, k := range []string{"jobs/a/source.csv", "jobs/a/nested/report.json", "jobs/b/source.csv"} {
+		w, _ := d.Create(ctx, k)
+		w.Commit()
+	}
+	// Two writes that neither commit nor abort, as after a crash.
+	for _, k := range []string{"jobs/a/normalized.csv", "jobs/a/nested/rejects.csv"} {
+		w, err := d.Create(ctx, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(w, "partial")
+	}
+	// Files that merely look alike stay.
+	for _, name := range []string{".tmp-notes", ".tmp-x-abc", "tmp-y.csv-1"} {
+		if err := os.WriteFile(filepath.Join(d.Root(), "jobs", "a", name), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	got, err := d.List(ctx, "jobs")
+	if err != nil || strings.Join(got, ",") != "a,b" {
+		t.Errorf("List(jobs) = %v, %v; want [a b]", got, err)
+	}
+	got, err = d.List(ctx, "jobs/a")
+	if err != nil || strings.Join(got, ",") != ".tmp-notes,.tmp-x-abc,nested,source.csv,tmp-y.csv-1" {
+		t.Errorf("List(jobs/a) = %v, %v; want the objects without the writes in progress", got, err)
+	}
+	if got, err := d.List(ctx, "nothing/here"); err != nil || len(got) != 0 {
+		t.Errorf("List of an empty prefix = %v, %v", got, err)
+	}
+
+	keys, err := d.RemoveIncomplete(ctx, "jobs/a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(keys)
+	if strings.Join(keys, ",") != "jobs/a/nested/rejects.csv,jobs/a/normalized.csv" {
+		t.Errorf("RemoveIncomplete = %v, want the two interrupted writes", keys)
+	}
+	want := "jobs/a/.tmp-notes,jobs/a/.tmp-x-abc,jobs/a/nested/report.json,jobs/a/source.csv,jobs/a/tmp-y.csv-1,jobs/b/source.csv"
+	if got := strings.Join(files(t, d.Root()), ","); got != want {
+		t.Errorf("files after RemoveIncomplete:\n%s\nwant\n%s", got, want)
+	}
+	if keys, err := d.RemoveIncomplete(ctx, "jobs/none"); err != nil || len(keys) != 0 {
+		t.Errorf("RemoveIncomplete of a missing prefix = %v, %v", keys, err)
 	}
 }
