@@ -10,6 +10,7 @@ import (
 	v1 "github.com/csvmesh/csvmesh/gen/csvmesh/type/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	structpb "google.golang.org/protobuf/types/known/structpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -159,6 +160,12 @@ const (
 	Artifact_KIND_REPORT Artifact_Kind = 3
 	// The uploaded file as received, `source.csv`.
 	Artifact_KIND_SOURCE Artifact_Kind = 4
+	// The valid rows as Parquet with the schema's types, `normalized.parquet`.
+	Artifact_KIND_PARQUET Artifact_Kind = 5
+	// The schema, given or inferred, as Table Schema JSON, `schema.json`.
+	Artifact_KIND_SCHEMA Artifact_Kind = 6
+	// The error counts and a sample of errors as JSON, `errors.json`.
+	Artifact_KIND_ERROR_REPORT Artifact_Kind = 7
 )
 
 // Enum value maps for Artifact_Kind.
@@ -169,13 +176,19 @@ var (
 		2: "KIND_REJECTS",
 		3: "KIND_REPORT",
 		4: "KIND_SOURCE",
+		5: "KIND_PARQUET",
+		6: "KIND_SCHEMA",
+		7: "KIND_ERROR_REPORT",
 	}
 	Artifact_Kind_value = map[string]int32{
-		"KIND_UNSPECIFIED": 0,
-		"KIND_NORMALIZED":  1,
-		"KIND_REJECTS":     2,
-		"KIND_REPORT":      3,
-		"KIND_SOURCE":      4,
+		"KIND_UNSPECIFIED":  0,
+		"KIND_NORMALIZED":   1,
+		"KIND_REJECTS":      2,
+		"KIND_REPORT":       3,
+		"KIND_SOURCE":       4,
+		"KIND_PARQUET":      5,
+		"KIND_SCHEMA":       6,
+		"KIND_ERROR_REPORT": 7,
 	}
 )
 
@@ -225,10 +238,12 @@ type Job struct {
 	SizeBytes int64 `protobuf:"varint,7,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
 	// The SHA-256 of the uploaded file, lowercase hex.
 	Sha256 string `protobuf:"bytes,8,opt,name=sha256,proto3" json:"sha256,omitempty"`
-	// The schema given at upload, if any.
+	// The schema given at upload, if any, in its typed form.
 	Schema *v1.Schema `protobuf:"bytes,9,opt,name=schema,proto3" json:"schema,omitempty"`
 	// The dialect given at upload, if any.
 	Dialect *v1.Dialect `protobuf:"bytes,10,opt,name=dialect,proto3" json:"dialect,omitempty"`
+	// The validation options given at upload, if any.
+	ValidationOptions *v1.ValidationOptions `protobuf:"bytes,18,opt,name=validation_options,json=validationOptions,proto3" json:"validation_options,omitempty"`
 	// The idempotency key given at upload, if any.
 	IdempotencyKey string `protobuf:"bytes,11,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	// The latest progress.
@@ -344,6 +359,13 @@ func (x *Job) GetSchema() *v1.Schema {
 func (x *Job) GetDialect() *v1.Dialect {
 	if x != nil {
 		return x.Dialect
+	}
+	return nil
+}
+
+func (x *Job) GetValidationOptions() *v1.ValidationOptions {
+	if x != nil {
+		return x.ValidationOptions
 	}
 	return nil
 }
@@ -481,8 +503,19 @@ type ValidationSummary struct {
 	RowsRejected int64 `protobuf:"varint,3,opt,name=rows_rejected,json=rowsRejected,proto3" json:"rows_rejected,omitempty"`
 	// The schema the rows were checked against: the given or the inferred one.
 	Schema *v1.Schema `protobuf:"bytes,4,opt,name=schema,proto3" json:"schema,omitempty"`
-	// The first rejected rows, at most 100; the rejects artifact holds them all.
-	SampleErrors  []*v1.RowError `protobuf:"bytes,5,rep,name=sample_errors,json=sampleErrors,proto3" json:"sample_errors,omitempty"`
+	// The first row errors, as many as the options' error_sample_size (100 by
+	// default); the rejects artifact holds them all.
+	SampleErrors []*v1.RowError `protobuf:"bytes,5,rep,name=sample_errors,json=sampleErrors,proto3" json:"sample_errors,omitempty"`
+	// The dialect the file was read with: given and detected.
+	Dialect *v1.Dialect `protobuf:"bytes,6,opt,name=dialect,proto3" json:"dialect,omitempty"`
+	// True when the schema was inferred from the whole file.
+	SchemaInferred bool `protobuf:"varint,7,opt,name=schema_inferred,json=schemaInferred,proto3" json:"schema_inferred,omitempty"`
+	// The number of errors of each type in each field, for the whole file.
+	ErrorCounts []*v1.ErrorCount `protobuf:"bytes,8,rep,name=error_counts,json=errorCounts,proto3" json:"error_counts,omitempty"`
+	// The number of errors in all.
+	ErrorTotal int64 `protobuf:"varint,9,opt,name=error_total,json=errorTotal,proto3" json:"error_total,omitempty"`
+	// Things the user should know, such as invalid rows under the threshold.
+	Warnings      []string `protobuf:"bytes,10,rep,name=warnings,proto3" json:"warnings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -552,11 +585,47 @@ func (x *ValidationSummary) GetSampleErrors() []*v1.RowError {
 	return nil
 }
 
+func (x *ValidationSummary) GetDialect() *v1.Dialect {
+	if x != nil {
+		return x.Dialect
+	}
+	return nil
+}
+
+func (x *ValidationSummary) GetSchemaInferred() bool {
+	if x != nil {
+		return x.SchemaInferred
+	}
+	return false
+}
+
+func (x *ValidationSummary) GetErrorCounts() []*v1.ErrorCount {
+	if x != nil {
+		return x.ErrorCounts
+	}
+	return nil
+}
+
+func (x *ValidationSummary) GetErrorTotal() int64 {
+	if x != nil {
+		return x.ErrorTotal
+	}
+	return 0
+}
+
+func (x *ValidationSummary) GetWarnings() []string {
+	if x != nil {
+		return x.Warnings
+	}
+	return nil
+}
+
 // Artifact is a file a job produced.
 type Artifact struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The resource name, `jobs/{job}/artifacts/{artifact}` where `{artifact}`
-	// is one of `source`, `normalized`, `rejects` or `report`.
+	// is one of `source`, `normalized`, `parquet`, `rejects`, `schema`,
+	// `errors` or `report`.
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// What the artifact is.
 	Kind Artifact_Kind `protobuf:"varint,2,opt,name=kind,proto3,enum=csvmesh.ingest.v1.Artifact_Kind" json:"kind,omitempty"`
@@ -747,7 +816,7 @@ type JobEvent_Progress struct {
 }
 
 type JobEvent_RowErrors struct {
-	// Rows the validator rejected.
+	// Errors the validator found, up to the job's error sample size.
 	RowErrors *RowErrors `protobuf:"bytes,6,opt,name=row_errors,json=rowErrors,proto3,oneof"`
 }
 
@@ -821,10 +890,10 @@ func (x *StateChange) GetMessage() string {
 	return ""
 }
 
-// RowErrors carries a batch of rejected rows.
+// RowErrors carries a batch of row errors.
 type RowErrors struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The rejected rows, in file order.
+	// The errors, in file order.
 	Errors        []*v1.RowError `protobuf:"bytes,1,rep,name=errors,proto3" json:"errors,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -966,17 +1035,22 @@ type UploadMetadata struct {
 	// The file's SHA-256 in hex, if known. When set, the upload fails with
 	// INVALID_ARGUMENT unless the received bytes match.
 	Sha256 string `protobuf:"bytes,3,opt,name=sha256,proto3" json:"sha256,omitempty"`
-	// The schema to check the rows against. When unset, one is inferred.
-	Schema *v1.Schema `protobuf:"bytes,4,opt,name=schema,proto3" json:"schema,omitempty"`
-	// How the file is written. When unset, comma-separated.
+	// How the file is written; fields left unset are detected from the file.
 	Dialect *v1.Dialect `protobuf:"bytes,5,opt,name=dialect,proto3" json:"dialect,omitempty"`
 	// A key chosen by the client, at most 128 bytes. A second upload of the
 	// same file (same SHA-256) with the same key returns the first upload's job
 	// instead of creating another; a different file with a used key fails with
 	// ALREADY_EXISTS.
 	IdempotencyKey string `protobuf:"bytes,6,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The Frictionless Table Schema (JSON) to check the rows against, at most
+	// 1 MiB. When unset, one is inferred from the whole file. An invalid schema
+	// fails the upload at once with INVALID_ARGUMENT naming the field and the
+	// problem.
+	TableSchema *structpb.Struct `protobuf:"bytes,7,opt,name=table_schema,json=tableSchema,proto3" json:"table_schema,omitempty"`
+	// Thresholds and output options for validation.
+	ValidationOptions *v1.ValidationOptions `protobuf:"bytes,8,opt,name=validation_options,json=validationOptions,proto3" json:"validation_options,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *UploadMetadata) Reset() {
@@ -1030,13 +1104,6 @@ func (x *UploadMetadata) GetSha256() string {
 	return ""
 }
 
-func (x *UploadMetadata) GetSchema() *v1.Schema {
-	if x != nil {
-		return x.Schema
-	}
-	return nil
-}
-
 func (x *UploadMetadata) GetDialect() *v1.Dialect {
 	if x != nil {
 		return x.Dialect
@@ -1049,6 +1116,20 @@ func (x *UploadMetadata) GetIdempotencyKey() string {
 		return x.IdempotencyKey
 	}
 	return ""
+}
+
+func (x *UploadMetadata) GetTableSchema() *structpb.Struct {
+	if x != nil {
+		return x.TableSchema
+	}
+	return nil
+}
+
+func (x *UploadMetadata) GetValidationOptions() *v1.ValidationOptions {
+	if x != nil {
+		return x.ValidationOptions
+	}
+	return nil
 }
 
 // UploadFileResponse answers an upload.
@@ -1608,7 +1689,7 @@ var File_csvmesh_ingest_v1_ingest_proto protoreflect.FileDescriptor
 
 const file_csvmesh_ingest_v1_ingest_proto_rawDesc = "" +
 	"\n" +
-	"\x1ecsvmesh/ingest/v1/ingest.proto\x12\x11csvmesh.ingest.v1\x1a\x1ccsvmesh/type/v1/report.proto\x1a\x1ccsvmesh/type/v1/schema.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa8\a\n" +
+	"\x1ecsvmesh/ingest/v1/ingest.proto\x12\x11csvmesh.ingest.v1\x1a\x1ccsvmesh/type/v1/report.proto\x1a\x1ccsvmesh/type/v1/schema.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfb\a\n" +
 	"\x03Job\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1b\n" +
 	"\tfile_name\x18\x02 \x01(\tR\bfileName\x122\n" +
@@ -1623,7 +1704,8 @@ const file_csvmesh_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x06sha256\x18\b \x01(\tR\x06sha256\x12/\n" +
 	"\x06schema\x18\t \x01(\v2\x17.csvmesh.type.v1.SchemaR\x06schema\x122\n" +
 	"\adialect\x18\n" +
-	" \x01(\v2\x18.csvmesh.type.v1.DialectR\adialect\x12'\n" +
+	" \x01(\v2\x18.csvmesh.type.v1.DialectR\adialect\x12Q\n" +
+	"\x12validation_options\x18\x12 \x01(\v2\".csvmesh.type.v1.ValidationOptionsR\x11validationOptions\x12'\n" +
 	"\x0fidempotency_key\x18\v \x01(\tR\x0eidempotencyKey\x127\n" +
 	"\bprogress\x18\f \x01(\v2\x1b.csvmesh.ingest.v1.ProgressR\bprogress\x12D\n" +
 	"\n" +
@@ -1646,7 +1728,7 @@ const file_csvmesh_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x0fbytes_processed\x18\x02 \x01(\x03R\x0ebytesProcessed\x12\x1f\n" +
 	"\vbytes_total\x18\x03 \x01(\x03R\n" +
 	"bytesTotal\x12%\n" +
-	"\x0erows_processed\x18\x04 \x01(\x03R\rrowsProcessed\"\xe7\x01\n" +
+	"\x0erows_processed\x18\x04 \x01(\x03R\rrowsProcessed\"\xc1\x03\n" +
 	"\x11ValidationSummary\x12\x1d\n" +
 	"\n" +
 	"rows_total\x18\x01 \x01(\x03R\trowsTotal\x12\x1d\n" +
@@ -1654,19 +1736,29 @@ const file_csvmesh_ingest_v1_ingest_proto_rawDesc = "" +
 	"rows_valid\x18\x02 \x01(\x03R\trowsValid\x12#\n" +
 	"\rrows_rejected\x18\x03 \x01(\x03R\frowsRejected\x12/\n" +
 	"\x06schema\x18\x04 \x01(\v2\x17.csvmesh.type.v1.SchemaR\x06schema\x12>\n" +
-	"\rsample_errors\x18\x05 \x03(\v2\x19.csvmesh.type.v1.RowErrorR\fsampleErrors\"\xfd\x01\n" +
+	"\rsample_errors\x18\x05 \x03(\v2\x19.csvmesh.type.v1.RowErrorR\fsampleErrors\x122\n" +
+	"\adialect\x18\x06 \x01(\v2\x18.csvmesh.type.v1.DialectR\adialect\x12'\n" +
+	"\x0fschema_inferred\x18\a \x01(\bR\x0eschemaInferred\x12>\n" +
+	"\ferror_counts\x18\b \x03(\v2\x1b.csvmesh.type.v1.ErrorCountR\verrorCounts\x12\x1f\n" +
+	"\verror_total\x18\t \x01(\x03R\n" +
+	"errorTotal\x12\x1a\n" +
+	"\bwarnings\x18\n" +
+	" \x03(\tR\bwarnings\"\xb8\x02\n" +
 	"\bArtifact\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x124\n" +
 	"\x04kind\x18\x02 \x01(\x0e2 .csvmesh.ingest.v1.Artifact.KindR\x04kind\x12\x1d\n" +
 	"\n" +
 	"size_bytes\x18\x03 \x01(\x03R\tsizeBytes\x12!\n" +
-	"\fcontent_type\x18\x04 \x01(\tR\vcontentType\"e\n" +
+	"\fcontent_type\x18\x04 \x01(\tR\vcontentType\"\x9f\x01\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fKIND_NORMALIZED\x10\x01\x12\x10\n" +
 	"\fKIND_REJECTS\x10\x02\x12\x0f\n" +
 	"\vKIND_REPORT\x10\x03\x12\x0f\n" +
-	"\vKIND_SOURCE\x10\x04\"\xdc\x02\n" +
+	"\vKIND_SOURCE\x10\x04\x12\x10\n" +
+	"\fKIND_PARQUET\x10\x05\x12\x0f\n" +
+	"\vKIND_SCHEMA\x10\x06\x12\x15\n" +
+	"\x11KIND_ERROR_REPORT\x10\a\"\xdc\x02\n" +
 	"\bJobEvent\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x03R\bsequence\x129\n" +
 	"\n" +
@@ -1686,15 +1778,16 @@ const file_csvmesh_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x11UploadFileRequest\x12?\n" +
 	"\bmetadata\x18\x01 \x01(\v2!.csvmesh.ingest.v1.UploadMetadataH\x00R\bmetadata\x12\x16\n" +
 	"\x05chunk\x18\x02 \x01(\fH\x00R\x05chunkB\t\n" +
-	"\apayload\"\xa0\x02\n" +
+	"\apayload\"\x8c\x03\n" +
 	"\x0eUploadMetadata\x12\x1b\n" +
 	"\tfile_name\x18\x01 \x01(\tR\bfileName\x123\n" +
 	"\x13declared_size_bytes\x18\x02 \x01(\x03H\x00R\x11declaredSizeBytes\x88\x01\x01\x12\x16\n" +
-	"\x06sha256\x18\x03 \x01(\tR\x06sha256\x12/\n" +
-	"\x06schema\x18\x04 \x01(\v2\x17.csvmesh.type.v1.SchemaR\x06schema\x122\n" +
+	"\x06sha256\x18\x03 \x01(\tR\x06sha256\x122\n" +
 	"\adialect\x18\x05 \x01(\v2\x18.csvmesh.type.v1.DialectR\adialect\x12'\n" +
-	"\x0fidempotency_key\x18\x06 \x01(\tR\x0eidempotencyKeyB\x16\n" +
-	"\x14_declared_size_bytes\">\n" +
+	"\x0fidempotency_key\x18\x06 \x01(\tR\x0eidempotencyKey\x12:\n" +
+	"\ftable_schema\x18\a \x01(\v2\x17.google.protobuf.StructR\vtableSchema\x12Q\n" +
+	"\x12validation_options\x18\b \x01(\v2\".csvmesh.type.v1.ValidationOptionsR\x11validationOptionsB\x16\n" +
+	"\x14_declared_size_bytesJ\x04\b\x04\x10\x05R\x06schema\">\n" +
 	"\x12UploadFileResponse\x12(\n" +
 	"\x03job\x18\x01 \x01(\v2\x16.csvmesh.ingest.v1.JobR\x03job\"#\n" +
 	"\rGetJobRequest\x12\x12\n" +
@@ -1777,8 +1870,11 @@ var file_csvmesh_ingest_v1_ingest_proto_goTypes = []any{
 	(*timestamppb.Timestamp)(nil),    // 23: google.protobuf.Timestamp
 	(*v1.Schema)(nil),                // 24: csvmesh.type.v1.Schema
 	(*v1.Dialect)(nil),               // 25: csvmesh.type.v1.Dialect
-	(*v1.Report)(nil),                // 26: csvmesh.type.v1.Report
-	(*v1.RowError)(nil),              // 27: csvmesh.type.v1.RowError
+	(*v1.ValidationOptions)(nil),     // 26: csvmesh.type.v1.ValidationOptions
+	(*v1.Report)(nil),                // 27: csvmesh.type.v1.Report
+	(*v1.RowError)(nil),              // 28: csvmesh.type.v1.RowError
+	(*v1.ErrorCount)(nil),            // 29: csvmesh.type.v1.ErrorCount
+	(*structpb.Struct)(nil),          // 30: google.protobuf.Struct
 }
 var file_csvmesh_ingest_v1_ingest_proto_depIdxs = []int32{
 	1,  // 0: csvmesh.ingest.v1.Job.state:type_name -> csvmesh.ingest.v1.Job.State
@@ -1787,48 +1883,52 @@ var file_csvmesh_ingest_v1_ingest_proto_depIdxs = []int32{
 	23, // 3: csvmesh.ingest.v1.Job.end_time:type_name -> google.protobuf.Timestamp
 	24, // 4: csvmesh.ingest.v1.Job.schema:type_name -> csvmesh.type.v1.Schema
 	25, // 5: csvmesh.ingest.v1.Job.dialect:type_name -> csvmesh.type.v1.Dialect
-	4,  // 6: csvmesh.ingest.v1.Job.progress:type_name -> csvmesh.ingest.v1.Progress
-	5,  // 7: csvmesh.ingest.v1.Job.validation:type_name -> csvmesh.ingest.v1.ValidationSummary
-	26, // 8: csvmesh.ingest.v1.Job.report:type_name -> csvmesh.type.v1.Report
-	6,  // 9: csvmesh.ingest.v1.Job.artifacts:type_name -> csvmesh.ingest.v1.Artifact
-	1,  // 10: csvmesh.ingest.v1.Progress.stage:type_name -> csvmesh.ingest.v1.Job.State
-	24, // 11: csvmesh.ingest.v1.ValidationSummary.schema:type_name -> csvmesh.type.v1.Schema
-	27, // 12: csvmesh.ingest.v1.ValidationSummary.sample_errors:type_name -> csvmesh.type.v1.RowError
-	2,  // 13: csvmesh.ingest.v1.Artifact.kind:type_name -> csvmesh.ingest.v1.Artifact.Kind
-	23, // 14: csvmesh.ingest.v1.JobEvent.event_time:type_name -> google.protobuf.Timestamp
-	1,  // 15: csvmesh.ingest.v1.JobEvent.state:type_name -> csvmesh.ingest.v1.Job.State
-	8,  // 16: csvmesh.ingest.v1.JobEvent.state_change:type_name -> csvmesh.ingest.v1.StateChange
-	4,  // 17: csvmesh.ingest.v1.JobEvent.progress:type_name -> csvmesh.ingest.v1.Progress
-	9,  // 18: csvmesh.ingest.v1.JobEvent.row_errors:type_name -> csvmesh.ingest.v1.RowErrors
-	1,  // 19: csvmesh.ingest.v1.StateChange.from:type_name -> csvmesh.ingest.v1.Job.State
-	1,  // 20: csvmesh.ingest.v1.StateChange.to:type_name -> csvmesh.ingest.v1.Job.State
-	27, // 21: csvmesh.ingest.v1.RowErrors.errors:type_name -> csvmesh.type.v1.RowError
-	11, // 22: csvmesh.ingest.v1.UploadFileRequest.metadata:type_name -> csvmesh.ingest.v1.UploadMetadata
-	24, // 23: csvmesh.ingest.v1.UploadMetadata.schema:type_name -> csvmesh.type.v1.Schema
-	25, // 24: csvmesh.ingest.v1.UploadMetadata.dialect:type_name -> csvmesh.type.v1.Dialect
-	3,  // 25: csvmesh.ingest.v1.UploadFileResponse.job:type_name -> csvmesh.ingest.v1.Job
-	3,  // 26: csvmesh.ingest.v1.GetJobResponse.job:type_name -> csvmesh.ingest.v1.Job
-	0,  // 27: csvmesh.ingest.v1.ListJobsRequest.view:type_name -> csvmesh.ingest.v1.JobView
-	3,  // 28: csvmesh.ingest.v1.ListJobsResponse.jobs:type_name -> csvmesh.ingest.v1.Job
-	3,  // 29: csvmesh.ingest.v1.CancelJobResponse.job:type_name -> csvmesh.ingest.v1.Job
-	7,  // 30: csvmesh.ingest.v1.WatchJobResponse.event:type_name -> csvmesh.ingest.v1.JobEvent
-	10, // 31: csvmesh.ingest.v1.IngestService.UploadFile:input_type -> csvmesh.ingest.v1.UploadFileRequest
-	13, // 32: csvmesh.ingest.v1.IngestService.GetJob:input_type -> csvmesh.ingest.v1.GetJobRequest
-	15, // 33: csvmesh.ingest.v1.IngestService.ListJobs:input_type -> csvmesh.ingest.v1.ListJobsRequest
-	17, // 34: csvmesh.ingest.v1.IngestService.CancelJob:input_type -> csvmesh.ingest.v1.CancelJobRequest
-	19, // 35: csvmesh.ingest.v1.IngestService.WatchJob:input_type -> csvmesh.ingest.v1.WatchJobRequest
-	21, // 36: csvmesh.ingest.v1.IngestService.DownloadArtifact:input_type -> csvmesh.ingest.v1.DownloadArtifactRequest
-	12, // 37: csvmesh.ingest.v1.IngestService.UploadFile:output_type -> csvmesh.ingest.v1.UploadFileResponse
-	14, // 38: csvmesh.ingest.v1.IngestService.GetJob:output_type -> csvmesh.ingest.v1.GetJobResponse
-	16, // 39: csvmesh.ingest.v1.IngestService.ListJobs:output_type -> csvmesh.ingest.v1.ListJobsResponse
-	18, // 40: csvmesh.ingest.v1.IngestService.CancelJob:output_type -> csvmesh.ingest.v1.CancelJobResponse
-	20, // 41: csvmesh.ingest.v1.IngestService.WatchJob:output_type -> csvmesh.ingest.v1.WatchJobResponse
-	22, // 42: csvmesh.ingest.v1.IngestService.DownloadArtifact:output_type -> csvmesh.ingest.v1.DownloadArtifactResponse
-	37, // [37:43] is the sub-list for method output_type
-	31, // [31:37] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	26, // 6: csvmesh.ingest.v1.Job.validation_options:type_name -> csvmesh.type.v1.ValidationOptions
+	4,  // 7: csvmesh.ingest.v1.Job.progress:type_name -> csvmesh.ingest.v1.Progress
+	5,  // 8: csvmesh.ingest.v1.Job.validation:type_name -> csvmesh.ingest.v1.ValidationSummary
+	27, // 9: csvmesh.ingest.v1.Job.report:type_name -> csvmesh.type.v1.Report
+	6,  // 10: csvmesh.ingest.v1.Job.artifacts:type_name -> csvmesh.ingest.v1.Artifact
+	1,  // 11: csvmesh.ingest.v1.Progress.stage:type_name -> csvmesh.ingest.v1.Job.State
+	24, // 12: csvmesh.ingest.v1.ValidationSummary.schema:type_name -> csvmesh.type.v1.Schema
+	28, // 13: csvmesh.ingest.v1.ValidationSummary.sample_errors:type_name -> csvmesh.type.v1.RowError
+	25, // 14: csvmesh.ingest.v1.ValidationSummary.dialect:type_name -> csvmesh.type.v1.Dialect
+	29, // 15: csvmesh.ingest.v1.ValidationSummary.error_counts:type_name -> csvmesh.type.v1.ErrorCount
+	2,  // 16: csvmesh.ingest.v1.Artifact.kind:type_name -> csvmesh.ingest.v1.Artifact.Kind
+	23, // 17: csvmesh.ingest.v1.JobEvent.event_time:type_name -> google.protobuf.Timestamp
+	1,  // 18: csvmesh.ingest.v1.JobEvent.state:type_name -> csvmesh.ingest.v1.Job.State
+	8,  // 19: csvmesh.ingest.v1.JobEvent.state_change:type_name -> csvmesh.ingest.v1.StateChange
+	4,  // 20: csvmesh.ingest.v1.JobEvent.progress:type_name -> csvmesh.ingest.v1.Progress
+	9,  // 21: csvmesh.ingest.v1.JobEvent.row_errors:type_name -> csvmesh.ingest.v1.RowErrors
+	1,  // 22: csvmesh.ingest.v1.StateChange.from:type_name -> csvmesh.ingest.v1.Job.State
+	1,  // 23: csvmesh.ingest.v1.StateChange.to:type_name -> csvmesh.ingest.v1.Job.State
+	28, // 24: csvmesh.ingest.v1.RowErrors.errors:type_name -> csvmesh.type.v1.RowError
+	11, // 25: csvmesh.ingest.v1.UploadFileRequest.metadata:type_name -> csvmesh.ingest.v1.UploadMetadata
+	25, // 26: csvmesh.ingest.v1.UploadMetadata.dialect:type_name -> csvmesh.type.v1.Dialect
+	30, // 27: csvmesh.ingest.v1.UploadMetadata.table_schema:type_name -> google.protobuf.Struct
+	26, // 28: csvmesh.ingest.v1.UploadMetadata.validation_options:type_name -> csvmesh.type.v1.ValidationOptions
+	3,  // 29: csvmesh.ingest.v1.UploadFileResponse.job:type_name -> csvmesh.ingest.v1.Job
+	3,  // 30: csvmesh.ingest.v1.GetJobResponse.job:type_name -> csvmesh.ingest.v1.Job
+	0,  // 31: csvmesh.ingest.v1.ListJobsRequest.view:type_name -> csvmesh.ingest.v1.JobView
+	3,  // 32: csvmesh.ingest.v1.ListJobsResponse.jobs:type_name -> csvmesh.ingest.v1.Job
+	3,  // 33: csvmesh.ingest.v1.CancelJobResponse.job:type_name -> csvmesh.ingest.v1.Job
+	7,  // 34: csvmesh.ingest.v1.WatchJobResponse.event:type_name -> csvmesh.ingest.v1.JobEvent
+	10, // 35: csvmesh.ingest.v1.IngestService.UploadFile:input_type -> csvmesh.ingest.v1.UploadFileRequest
+	13, // 36: csvmesh.ingest.v1.IngestService.GetJob:input_type -> csvmesh.ingest.v1.GetJobRequest
+	15, // 37: csvmesh.ingest.v1.IngestService.ListJobs:input_type -> csvmesh.ingest.v1.ListJobsRequest
+	17, // 38: csvmesh.ingest.v1.IngestService.CancelJob:input_type -> csvmesh.ingest.v1.CancelJobRequest
+	19, // 39: csvmesh.ingest.v1.IngestService.WatchJob:input_type -> csvmesh.ingest.v1.WatchJobRequest
+	21, // 40: csvmesh.ingest.v1.IngestService.DownloadArtifact:input_type -> csvmesh.ingest.v1.DownloadArtifactRequest
+	12, // 41: csvmesh.ingest.v1.IngestService.UploadFile:output_type -> csvmesh.ingest.v1.UploadFileResponse
+	14, // 42: csvmesh.ingest.v1.IngestService.GetJob:output_type -> csvmesh.ingest.v1.GetJobResponse
+	16, // 43: csvmesh.ingest.v1.IngestService.ListJobs:output_type -> csvmesh.ingest.v1.ListJobsResponse
+	18, // 44: csvmesh.ingest.v1.IngestService.CancelJob:output_type -> csvmesh.ingest.v1.CancelJobResponse
+	20, // 45: csvmesh.ingest.v1.IngestService.WatchJob:output_type -> csvmesh.ingest.v1.WatchJobResponse
+	22, // 46: csvmesh.ingest.v1.IngestService.DownloadArtifact:output_type -> csvmesh.ingest.v1.DownloadArtifactResponse
+	41, // [41:47] is the sub-list for method output_type
+	35, // [35:41] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_csvmesh_ingest_v1_ingest_proto_init() }

@@ -21,37 +21,57 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// FieldType is the logical type of a CSV column.
+// FieldType is the logical type of a CSV column, after the Frictionless Table
+// Schema types of the same names.
 type FieldType int32
 
 const (
-	// The type is not known; never valid in a schema sent by a client.
+	// The type is not known; never valid in a schema.
 	FieldType_FIELD_TYPE_UNSPECIFIED FieldType = 0
-	// Any text. Every value is a valid string.
+	// Text. Formats: `default`, `email`, `uri`, `uuid`.
 	FieldType_FIELD_TYPE_STRING FieldType = 1
-	// A signed 64-bit integer written in base 10, such as `-42`.
+	// A signed 64-bit integer, such as `-42` (or `1,000` with a group
+	// character).
 	FieldType_FIELD_TYPE_INTEGER FieldType = 2
-	// A decimal or floating-point number, such as `3.14`, `-1e-9` or `42`.
+	// A decimal number, such as `3.14`, `-1e-9`, `NaN`, `INF` (or `1.234,5`
+	// with `decimal_char` "," and `group_char` ".").
 	FieldType_FIELD_TYPE_NUMBER FieldType = 3
-	// A boolean: `true`/`false`, `yes`/`no`, `t`/`f`, `y`/`n`, `1`/`0` (any case).
+	// A boolean, written as one of `true_values` or `false_values`.
 	FieldType_FIELD_TYPE_BOOLEAN FieldType = 4
-	// A calendar date in ISO 8601 form, `2006-01-02`.
+	// A calendar date: ISO 8601 `2006-01-02` by default, `any`, or a
+	// strftime-style pattern such as `%d/%m/%Y`.
 	FieldType_FIELD_TYPE_DATE FieldType = 5
-	// A date and time in ISO 8601 / RFC 3339 form, `2006-01-02T15:04:05Z` or
-	// `2006-01-02 15:04:05[.fff]` (taken as UTC when it has no offset).
+	// A date and time: ISO 8601 by default (`2006-01-02T15:04:05Z`, with
+	// optional fraction and offset; a space may replace the `T`), `any`, or a
+	// strftime-style pattern.
 	FieldType_FIELD_TYPE_DATETIME FieldType = 6
+	// A time of day: ISO 8601 `15:04:05` by default, `any`, or a pattern.
+	FieldType_FIELD_TYPE_TIME FieldType = 7
+	// A calendar year, such as `2024`.
+	FieldType_FIELD_TYPE_YEAR FieldType = 8
+	// A year and month, `2024-03`.
+	FieldType_FIELD_TYPE_YEARMONTH FieldType = 9
+	// An ISO 8601 duration, such as `P1DT2H` or `PT0.5S`.
+	FieldType_FIELD_TYPE_DURATION FieldType = 10
+	// Any value; nothing is checked beyond the constraints.
+	FieldType_FIELD_TYPE_ANY FieldType = 11
 )
 
 // Enum value maps for FieldType.
 var (
 	FieldType_name = map[int32]string{
-		0: "FIELD_TYPE_UNSPECIFIED",
-		1: "FIELD_TYPE_STRING",
-		2: "FIELD_TYPE_INTEGER",
-		3: "FIELD_TYPE_NUMBER",
-		4: "FIELD_TYPE_BOOLEAN",
-		5: "FIELD_TYPE_DATE",
-		6: "FIELD_TYPE_DATETIME",
+		0:  "FIELD_TYPE_UNSPECIFIED",
+		1:  "FIELD_TYPE_STRING",
+		2:  "FIELD_TYPE_INTEGER",
+		3:  "FIELD_TYPE_NUMBER",
+		4:  "FIELD_TYPE_BOOLEAN",
+		5:  "FIELD_TYPE_DATE",
+		6:  "FIELD_TYPE_DATETIME",
+		7:  "FIELD_TYPE_TIME",
+		8:  "FIELD_TYPE_YEAR",
+		9:  "FIELD_TYPE_YEARMONTH",
+		10: "FIELD_TYPE_DURATION",
+		11: "FIELD_TYPE_ANY",
 	}
 	FieldType_value = map[string]int32{
 		"FIELD_TYPE_UNSPECIFIED": 0,
@@ -61,6 +81,11 @@ var (
 		"FIELD_TYPE_BOOLEAN":     4,
 		"FIELD_TYPE_DATE":        5,
 		"FIELD_TYPE_DATETIME":    6,
+		"FIELD_TYPE_TIME":        7,
+		"FIELD_TYPE_YEAR":        8,
+		"FIELD_TYPE_YEARMONTH":   9,
+		"FIELD_TYPE_DURATION":    10,
+		"FIELD_TYPE_ANY":         11,
 	}
 )
 
@@ -91,22 +116,215 @@ func (FieldType) EnumDescriptor() ([]byte, []int) {
 	return file_csvmesh_type_v1_schema_proto_rawDescGZIP(), []int{0}
 }
 
-// Field describes one column of a CSV file.
+// Transform changes a value before it is checked and written.
+type Transform int32
+
+const (
+	// Never used.
+	Transform_TRANSFORM_UNSPECIFIED Transform = 0
+	// Remove leading and trailing white space.
+	Transform_TRANSFORM_TRIM Transform = 1
+	// Upper-case the value (Unicode).
+	Transform_TRANSFORM_UPPER Transform = 2
+	// Lower-case the value (Unicode).
+	Transform_TRANSFORM_LOWER Transform = 3
+)
+
+// Enum value maps for Transform.
+var (
+	Transform_name = map[int32]string{
+		0: "TRANSFORM_UNSPECIFIED",
+		1: "TRANSFORM_TRIM",
+		2: "TRANSFORM_UPPER",
+		3: "TRANSFORM_LOWER",
+	}
+	Transform_value = map[string]int32{
+		"TRANSFORM_UNSPECIFIED": 0,
+		"TRANSFORM_TRIM":        1,
+		"TRANSFORM_UPPER":       2,
+		"TRANSFORM_LOWER":       3,
+	}
+)
+
+func (x Transform) Enum() *Transform {
+	p := new(Transform)
+	*p = x
+	return p
+}
+
+func (x Transform) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Transform) Descriptor() protoreflect.EnumDescriptor {
+	return file_csvmesh_type_v1_schema_proto_enumTypes[1].Descriptor()
+}
+
+func (Transform) Type() protoreflect.EnumType {
+	return &file_csvmesh_type_v1_schema_proto_enumTypes[1]
+}
+
+func (x Transform) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Transform.Descriptor instead.
+func (Transform) EnumDescriptor() ([]byte, []int) {
+	return file_csvmesh_type_v1_schema_proto_rawDescGZIP(), []int{1}
+}
+
+// FieldConstraints are the Table Schema constraints of a field. Bounds are
+// written in the field's own lexical form (for a date field, `2024-01-31`).
+type FieldConstraints struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A missing value is an error.
+	Required bool `protobuf:"varint,1,opt,name=required,proto3" json:"required,omitempty"`
+	// No two non-missing values may be equal (compared after normalization).
+	Unique bool `protobuf:"varint,2,opt,name=unique,proto3" json:"unique,omitempty"`
+	// The smallest allowed value (numbers, dates, times, years, ...).
+	Minimum *string `protobuf:"bytes,3,opt,name=minimum,proto3,oneof" json:"minimum,omitempty"`
+	// The largest allowed value.
+	Maximum *string `protobuf:"bytes,4,opt,name=maximum,proto3,oneof" json:"maximum,omitempty"`
+	// The smallest allowed length in characters (strings) .
+	MinLength *int64 `protobuf:"varint,5,opt,name=min_length,json=minLength,proto3,oneof" json:"min_length,omitempty"`
+	// The largest allowed length in characters.
+	MaxLength *int64 `protobuf:"varint,6,opt,name=max_length,json=maxLength,proto3,oneof" json:"max_length,omitempty"`
+	// A regular expression (RE2 syntax) the whole value must match.
+	Pattern string `protobuf:"bytes,7,opt,name=pattern,proto3" json:"pattern,omitempty"`
+	// The allowed values, in the field's lexical form; empty means any.
+	EnumValues    []string `protobuf:"bytes,8,rep,name=enum_values,json=enumValues,proto3" json:"enum_values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FieldConstraints) Reset() {
+	*x = FieldConstraints{}
+	mi := &file_csvmesh_type_v1_schema_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FieldConstraints) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FieldConstraints) ProtoMessage() {}
+
+func (x *FieldConstraints) ProtoReflect() protoreflect.Message {
+	mi := &file_csvmesh_type_v1_schema_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FieldConstraints.ProtoReflect.Descriptor instead.
+func (*FieldConstraints) Descriptor() ([]byte, []int) {
+	return file_csvmesh_type_v1_schema_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *FieldConstraints) GetRequired() bool {
+	if x != nil {
+		return x.Required
+	}
+	return false
+}
+
+func (x *FieldConstraints) GetUnique() bool {
+	if x != nil {
+		return x.Unique
+	}
+	return false
+}
+
+func (x *FieldConstraints) GetMinimum() string {
+	if x != nil && x.Minimum != nil {
+		return *x.Minimum
+	}
+	return ""
+}
+
+func (x *FieldConstraints) GetMaximum() string {
+	if x != nil && x.Maximum != nil {
+		return *x.Maximum
+	}
+	return ""
+}
+
+func (x *FieldConstraints) GetMinLength() int64 {
+	if x != nil && x.MinLength != nil {
+		return *x.MinLength
+	}
+	return 0
+}
+
+func (x *FieldConstraints) GetMaxLength() int64 {
+	if x != nil && x.MaxLength != nil {
+		return *x.MaxLength
+	}
+	return 0
+}
+
+func (x *FieldConstraints) GetPattern() string {
+	if x != nil {
+		return x.Pattern
+	}
+	return ""
+}
+
+func (x *FieldConstraints) GetEnumValues() []string {
+	if x != nil {
+		return x.EnumValues
+	}
+	return nil
+}
+
+// Field describes one column of a CSV file, after the Frictionless Table
+// Schema field descriptor.
 type Field struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The column name as it appears in the header row.
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// The logical type every non-missing value must have.
 	Type FieldType `protobuf:"varint,2,opt,name=type,proto3,enum=csvmesh.type.v1.FieldType" json:"type,omitempty"`
-	// When true, a missing value (empty, NA, N/A, null) rejects the row.
-	Required      bool `protobuf:"varint,3,opt,name=required,proto3" json:"required,omitempty"`
+	// The type's format: for strings `default`, `email`, `uri` or `uuid`; for
+	// dates, times and datetimes `default`, `any` or a strftime-style pattern.
+	// Empty means `default`.
+	Format string `protobuf:"bytes,3,opt,name=format,proto3" json:"format,omitempty"`
+	// The constraints on the values.
+	Constraints *FieldConstraints `protobuf:"bytes,4,opt,name=constraints,proto3" json:"constraints,omitempty"`
+	// Booleans: the texts read as true; empty means `true`, `True`, `TRUE`,
+	// `1`.
+	TrueValues []string `protobuf:"bytes,5,rep,name=true_values,json=trueValues,proto3" json:"true_values,omitempty"`
+	// Booleans: the texts read as false; empty means `false`, `False`,
+	// `FALSE`, `0`.
+	FalseValues []string `protobuf:"bytes,6,rep,name=false_values,json=falseValues,proto3" json:"false_values,omitempty"`
+	// Numbers: the decimal mark; empty means ".".
+	DecimalChar string `protobuf:"bytes,7,opt,name=decimal_char,json=decimalChar,proto3" json:"decimal_char,omitempty"`
+	// Numbers and integers: the thousands separator; empty means none.
+	GroupChar string `protobuf:"bytes,8,opt,name=group_char,json=groupChar,proto3" json:"group_char,omitempty"`
+	// Numbers and integers: when false, leading and trailing non-numeric
+	// characters (such as currency signs and `%`) are stripped. Unset means
+	// true.
+	BareNumber *bool `protobuf:"varint,9,opt,name=bare_number,json=bareNumber,proto3,oneof" json:"bare_number,omitempty"`
+	// Transforms applied, in order, before the value is checked (csvmesh's
+	// extension to Table Schema, written `transforms` in JSON).
+	Transforms []Transform `protobuf:"varint,10,rep,packed,name=transforms,proto3,enum=csvmesh.type.v1.Transform" json:"transforms,omitempty"`
+	// A human-readable title.
+	Title string `protobuf:"bytes,11,opt,name=title,proto3" json:"title,omitempty"`
+	// A human-readable description.
+	Description   string `protobuf:"bytes,12,opt,name=description,proto3" json:"description,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Field) Reset() {
 	*x = Field{}
-	mi := &file_csvmesh_type_v1_schema_proto_msgTypes[0]
+	mi := &file_csvmesh_type_v1_schema_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -118,7 +336,7 @@ func (x *Field) String() string {
 func (*Field) ProtoMessage() {}
 
 func (x *Field) ProtoReflect() protoreflect.Message {
-	mi := &file_csvmesh_type_v1_schema_proto_msgTypes[0]
+	mi := &file_csvmesh_type_v1_schema_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -131,7 +349,7 @@ func (x *Field) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Field.ProtoReflect.Descriptor instead.
 func (*Field) Descriptor() ([]byte, []int) {
-	return file_csvmesh_type_v1_schema_proto_rawDescGZIP(), []int{0}
+	return file_csvmesh_type_v1_schema_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *Field) GetName() string {
@@ -148,25 +366,141 @@ func (x *Field) GetType() FieldType {
 	return FieldType_FIELD_TYPE_UNSPECIFIED
 }
 
-func (x *Field) GetRequired() bool {
+func (x *Field) GetFormat() string {
 	if x != nil {
-		return x.Required
+		return x.Format
+	}
+	return ""
+}
+
+func (x *Field) GetConstraints() *FieldConstraints {
+	if x != nil {
+		return x.Constraints
+	}
+	return nil
+}
+
+func (x *Field) GetTrueValues() []string {
+	if x != nil {
+		return x.TrueValues
+	}
+	return nil
+}
+
+func (x *Field) GetFalseValues() []string {
+	if x != nil {
+		return x.FalseValues
+	}
+	return nil
+}
+
+func (x *Field) GetDecimalChar() string {
+	if x != nil {
+		return x.DecimalChar
+	}
+	return ""
+}
+
+func (x *Field) GetGroupChar() string {
+	if x != nil {
+		return x.GroupChar
+	}
+	return ""
+}
+
+func (x *Field) GetBareNumber() bool {
+	if x != nil && x.BareNumber != nil {
+		return *x.BareNumber
 	}
 	return false
 }
 
-// Schema describes the columns of a CSV file, in order.
+func (x *Field) GetTransforms() []Transform {
+	if x != nil {
+		return x.Transforms
+	}
+	return nil
+}
+
+func (x *Field) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *Field) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+// MissingValues lists the texts that mean "no value".
+type MissingValues struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The texts, compared exactly; "" is the empty field.
+	Values        []string `protobuf:"bytes,1,rep,name=values,proto3" json:"values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MissingValues) Reset() {
+	*x = MissingValues{}
+	mi := &file_csvmesh_type_v1_schema_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MissingValues) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MissingValues) ProtoMessage() {}
+
+func (x *MissingValues) ProtoReflect() protoreflect.Message {
+	mi := &file_csvmesh_type_v1_schema_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MissingValues.ProtoReflect.Descriptor instead.
+func (*MissingValues) Descriptor() ([]byte, []int) {
+	return file_csvmesh_type_v1_schema_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *MissingValues) GetValues() []string {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+// Schema describes the columns of a CSV file, in order, after the
+// Frictionless Table Schema. Its JSON form is Table Schema JSON (see the
+// README); `csvmesh.type.v1.Schema` is the typed form services exchange.
 type Schema struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The columns, in the order they appear in the file.
-	Fields        []*Field `protobuf:"bytes,1,rep,name=fields,proto3" json:"fields,omitempty"`
+	Fields []*Field `protobuf:"bytes,1,rep,name=fields,proto3" json:"fields,omitempty"`
+	// The texts that mean "no value"; unset means [""].
+	MissingValues *MissingValues `protobuf:"bytes,2,opt,name=missing_values,json=missingValues,proto3" json:"missing_values,omitempty"`
+	// The names of the fields whose values together identify a row; each must
+	// be unique across the file, and none may be missing.
+	PrimaryKey    []string `protobuf:"bytes,3,rep,name=primary_key,json=primaryKey,proto3" json:"primary_key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Schema) Reset() {
 	*x = Schema{}
-	mi := &file_csvmesh_type_v1_schema_proto_msgTypes[1]
+	mi := &file_csvmesh_type_v1_schema_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -178,7 +512,7 @@ func (x *Schema) String() string {
 func (*Schema) ProtoMessage() {}
 
 func (x *Schema) ProtoReflect() protoreflect.Message {
-	mi := &file_csvmesh_type_v1_schema_proto_msgTypes[1]
+	mi := &file_csvmesh_type_v1_schema_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -191,7 +525,7 @@ func (x *Schema) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Schema.ProtoReflect.Descriptor instead.
 func (*Schema) Descriptor() ([]byte, []int) {
-	return file_csvmesh_type_v1_schema_proto_rawDescGZIP(), []int{1}
+	return file_csvmesh_type_v1_schema_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Schema) GetFields() []*Field {
@@ -201,18 +535,56 @@ func (x *Schema) GetFields() []*Field {
 	return nil
 }
 
-// Dialect describes how a CSV file is written.
+func (x *Schema) GetMissingValues() *MissingValues {
+	if x != nil {
+		return x.MissingValues
+	}
+	return nil
+}
+
+func (x *Schema) GetPrimaryKey() []string {
+	if x != nil {
+		return x.PrimaryKey
+	}
+	return nil
+}
+
+// Dialect describes how a CSV file is written, after the Frictionless CSV
+// Dialect. Unset fields are detected from the file.
 type Dialect struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The field delimiter, a single character. Empty means a comma.
-	Delimiter     string `protobuf:"bytes,1,opt,name=delimiter,proto3" json:"delimiter,omitempty"`
+	// The field delimiter, one ASCII character such as `,`, `;`, a tab or `|`.
+	Delimiter string `protobuf:"bytes,1,opt,name=delimiter,proto3" json:"delimiter,omitempty"`
+	// The quote character; `"` by default.
+	QuoteChar string `protobuf:"bytes,2,opt,name=quote_char,json=quoteChar,proto3" json:"quote_char,omitempty"`
+	// Whether a quote inside a quoted field is written twice (`""`); true by
+	// default. When false, `escape_char` escapes it.
+	DoubleQuote *bool `protobuf:"varint,3,opt,name=double_quote,json=doubleQuote,proto3,oneof" json:"double_quote,omitempty"`
+	// The character that escapes a quote or itself inside a quoted field, such
+	// as `\`; none by default.
+	EscapeChar string `protobuf:"bytes,4,opt,name=escape_char,json=escapeChar,proto3" json:"escape_char,omitempty"`
+	// How many rows at the top are the header, joined with a space when more
+	// than one; 1 by default. 0 means the file has no header and the columns
+	// are named `field1`, `field2`, ...
+	HeaderRows *int32 `protobuf:"varint,5,opt,name=header_rows,json=headerRows,proto3,oneof" json:"header_rows,omitempty"`
+	// Whether spaces right after a delimiter are ignored.
+	SkipInitialSpace bool `protobuf:"varint,6,opt,name=skip_initial_space,json=skipInitialSpace,proto3" json:"skip_initial_space,omitempty"`
+	// Lines starting with this text are comments and skipped; none by default.
+	CommentPrefix string `protobuf:"bytes,7,opt,name=comment_prefix,json=commentPrefix,proto3" json:"comment_prefix,omitempty"`
+	// How lines end: `\n`, `\r\n` or `\r`. Reported, not needed: every ending
+	// is read.
+	LineTerminator string `protobuf:"bytes,8,opt,name=line_terminator,json=lineTerminator,proto3" json:"line_terminator,omitempty"`
+	// The text encoding: `utf-8`, `utf-8-sig` (UTF-8 with a byte order mark),
+	// `utf-16le`, `utf-16be` (with a byte order mark), `windows-1252` or
+	// `iso-8859-1`.
+	Encoding      string `protobuf:"bytes,9,opt,name=encoding,proto3" json:"encoding,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Dialect) Reset() {
 	*x = Dialect{}
-	mi := &file_csvmesh_type_v1_schema_proto_msgTypes[2]
+	mi := &file_csvmesh_type_v1_schema_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -224,7 +596,7 @@ func (x *Dialect) String() string {
 func (*Dialect) ProtoMessage() {}
 
 func (x *Dialect) ProtoReflect() protoreflect.Message {
-	mi := &file_csvmesh_type_v1_schema_proto_msgTypes[2]
+	mi := &file_csvmesh_type_v1_schema_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -237,12 +609,68 @@ func (x *Dialect) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dialect.ProtoReflect.Descriptor instead.
 func (*Dialect) Descriptor() ([]byte, []int) {
-	return file_csvmesh_type_v1_schema_proto_rawDescGZIP(), []int{2}
+	return file_csvmesh_type_v1_schema_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Dialect) GetDelimiter() string {
 	if x != nil {
 		return x.Delimiter
+	}
+	return ""
+}
+
+func (x *Dialect) GetQuoteChar() string {
+	if x != nil {
+		return x.QuoteChar
+	}
+	return ""
+}
+
+func (x *Dialect) GetDoubleQuote() bool {
+	if x != nil && x.DoubleQuote != nil {
+		return *x.DoubleQuote
+	}
+	return false
+}
+
+func (x *Dialect) GetEscapeChar() string {
+	if x != nil {
+		return x.EscapeChar
+	}
+	return ""
+}
+
+func (x *Dialect) GetHeaderRows() int32 {
+	if x != nil && x.HeaderRows != nil {
+		return *x.HeaderRows
+	}
+	return 0
+}
+
+func (x *Dialect) GetSkipInitialSpace() bool {
+	if x != nil {
+		return x.SkipInitialSpace
+	}
+	return false
+}
+
+func (x *Dialect) GetCommentPrefix() string {
+	if x != nil {
+		return x.CommentPrefix
+	}
+	return ""
+}
+
+func (x *Dialect) GetLineTerminator() string {
+	if x != nil {
+		return x.LineTerminator
+	}
+	return ""
+}
+
+func (x *Dialect) GetEncoding() string {
+	if x != nil {
+		return x.Encoding
 	}
 	return ""
 }
@@ -259,7 +687,7 @@ type ObjectRef struct {
 
 func (x *ObjectRef) Reset() {
 	*x = ObjectRef{}
-	mi := &file_csvmesh_type_v1_schema_proto_msgTypes[3]
+	mi := &file_csvmesh_type_v1_schema_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -271,7 +699,7 @@ func (x *ObjectRef) String() string {
 func (*ObjectRef) ProtoMessage() {}
 
 func (x *ObjectRef) ProtoReflect() protoreflect.Message {
-	mi := &file_csvmesh_type_v1_schema_proto_msgTypes[3]
+	mi := &file_csvmesh_type_v1_schema_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -284,7 +712,7 @@ func (x *ObjectRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObjectRef.ProtoReflect.Descriptor instead.
 func (*ObjectRef) Descriptor() ([]byte, []int) {
-	return file_csvmesh_type_v1_schema_proto_rawDescGZIP(), []int{3}
+	return file_csvmesh_type_v1_schema_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ObjectRef) GetKey() string {
@@ -308,7 +736,7 @@ type ByteRange struct {
 
 func (x *ByteRange) Reset() {
 	*x = ByteRange{}
-	mi := &file_csvmesh_type_v1_schema_proto_msgTypes[4]
+	mi := &file_csvmesh_type_v1_schema_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -320,7 +748,7 @@ func (x *ByteRange) String() string {
 func (*ByteRange) ProtoMessage() {}
 
 func (x *ByteRange) ProtoReflect() protoreflect.Message {
-	mi := &file_csvmesh_type_v1_schema_proto_msgTypes[4]
+	mi := &file_csvmesh_type_v1_schema_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -333,7 +761,7 @@ func (x *ByteRange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ByteRange.ProtoReflect.Descriptor instead.
 func (*ByteRange) Descriptor() ([]byte, []int) {
-	return file_csvmesh_type_v1_schema_proto_rawDescGZIP(), []int{4}
+	return file_csvmesh_type_v1_schema_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ByteRange) GetOffset() int64 {
@@ -350,31 +778,115 @@ func (x *ByteRange) GetLength() int64 {
 	return 0
 }
 
-// RowError describes why one row was rejected.
+// ValidationOptions say how strict a validation is and what it writes.
+type ValidationOptions struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The job fails when more rows than this are invalid; unset means no
+	// limit.
+	MaxInvalidRows *int64 `protobuf:"varint,1,opt,name=max_invalid_rows,json=maxInvalidRows,proto3,oneof" json:"max_invalid_rows,omitempty"`
+	// The job fails when a larger share of the rows than this, in [0, 1], is
+	// invalid; unset means no limit.
+	MaxInvalidRatio *float64 `protobuf:"fixed64,2,opt,name=max_invalid_ratio,json=maxInvalidRatio,proto3,oneof" json:"max_invalid_ratio,omitempty"`
+	// How many row errors the job keeps as a sample and streams to watchers;
+	// 0 means 100, at most 10000. The rejects artifact holds them all.
+	ErrorSampleSize int32 `protobuf:"varint,3,opt,name=error_sample_size,json=errorSampleSize,proto3" json:"error_sample_size,omitempty"`
+	// When true, text cells that start with `=`, `+`, `-`, `@`, a tab or a
+	// carriage return are prefixed with `'` in the outputs, so spreadsheets do
+	// not run them as formulas.
+	NeutralizeFormulas bool `protobuf:"varint,4,opt,name=neutralize_formulas,json=neutralizeFormulas,proto3" json:"neutralize_formulas,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *ValidationOptions) Reset() {
+	*x = ValidationOptions{}
+	mi := &file_csvmesh_type_v1_schema_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ValidationOptions) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ValidationOptions) ProtoMessage() {}
+
+func (x *ValidationOptions) ProtoReflect() protoreflect.Message {
+	mi := &file_csvmesh_type_v1_schema_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ValidationOptions.ProtoReflect.Descriptor instead.
+func (*ValidationOptions) Descriptor() ([]byte, []int) {
+	return file_csvmesh_type_v1_schema_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ValidationOptions) GetMaxInvalidRows() int64 {
+	if x != nil && x.MaxInvalidRows != nil {
+		return *x.MaxInvalidRows
+	}
+	return 0
+}
+
+func (x *ValidationOptions) GetMaxInvalidRatio() float64 {
+	if x != nil && x.MaxInvalidRatio != nil {
+		return *x.MaxInvalidRatio
+	}
+	return 0
+}
+
+func (x *ValidationOptions) GetErrorSampleSize() int32 {
+	if x != nil {
+		return x.ErrorSampleSize
+	}
+	return 0
+}
+
+func (x *ValidationOptions) GetNeutralizeFormulas() bool {
+	if x != nil {
+		return x.NeutralizeFormulas
+	}
+	return false
+}
+
+// RowError is one problem found in a row, after the Frictionless error
+// types.
 type RowError struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
+	// The error type: `blank-row`, `extra-cell`, `missing-cell`,
+	// `type-error`, `constraint-error`, `unique-error`, `primary-key`,
+	// `encoding-error`, or, for rows that cannot be split into cells,
+	// `malformed-row`.
+	Type string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	// The logical row number, 1-based, counting the header row as 1 (as
+	// Frictionless does).
+	RowNumber int64 `protobuf:"varint,2,opt,name=row_number,json=rowNumber,proto3" json:"row_number,omitempty"`
 	// The 1-based physical line number where the row starts in the file.
-	Line int64 `protobuf:"varint,1,opt,name=line,proto3" json:"line,omitempty"`
-	// The 1-based logical record number (the header is record 1).
-	Record int64 `protobuf:"varint,2,opt,name=record,proto3" json:"record,omitempty"`
-	// The 1-based column number the error is about; 0 when it is about the row.
-	Column int32 `protobuf:"varint,3,opt,name=column,proto3" json:"column,omitempty"`
-	// The column name, when the error is about one column.
-	Field string `protobuf:"bytes,4,opt,name=field,proto3" json:"field,omitempty"`
-	// A short machine-readable reason, such as `field_count`, `type`,
-	// `required`, `encoding` or `quote`.
-	Code string `protobuf:"bytes,5,opt,name=code,proto3" json:"code,omitempty"`
-	// A message a person understands.
-	Message string `protobuf:"bytes,6,opt,name=message,proto3" json:"message,omitempty"`
+	LineNumber int64 `protobuf:"varint,3,opt,name=line_number,json=lineNumber,proto3" json:"line_number,omitempty"`
+	// The byte offset in the file where the row starts.
+	ByteOffset int64 `protobuf:"varint,4,opt,name=byte_offset,json=byteOffset,proto3" json:"byte_offset,omitempty"`
+	// The 1-based field number the error is about; 0 when it is about the row.
+	FieldNumber int32 `protobuf:"varint,5,opt,name=field_number,json=fieldNumber,proto3" json:"field_number,omitempty"`
+	// The field name, when the error is about one field.
+	FieldName string `protobuf:"bytes,6,opt,name=field_name,json=fieldName,proto3" json:"field_name,omitempty"`
 	// The offending value, truncated to 256 bytes.
-	Value         string `protobuf:"bytes,7,opt,name=value,proto3" json:"value,omitempty"`
+	Value string `protobuf:"bytes,7,opt,name=value,proto3" json:"value,omitempty"`
+	// A message a person understands.
+	Message       string `protobuf:"bytes,8,opt,name=message,proto3" json:"message,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RowError) Reset() {
 	*x = RowError{}
-	mi := &file_csvmesh_type_v1_schema_proto_msgTypes[5]
+	mi := &file_csvmesh_type_v1_schema_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -386,7 +898,7 @@ func (x *RowError) String() string {
 func (*RowError) ProtoMessage() {}
 
 func (x *RowError) ProtoReflect() protoreflect.Message {
-	mi := &file_csvmesh_type_v1_schema_proto_msgTypes[5]
+	mi := &file_csvmesh_type_v1_schema_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -399,47 +911,47 @@ func (x *RowError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RowError.ProtoReflect.Descriptor instead.
 func (*RowError) Descriptor() ([]byte, []int) {
-	return file_csvmesh_type_v1_schema_proto_rawDescGZIP(), []int{5}
+	return file_csvmesh_type_v1_schema_proto_rawDescGZIP(), []int{8}
 }
 
-func (x *RowError) GetLine() int64 {
+func (x *RowError) GetType() string {
 	if x != nil {
-		return x.Line
-	}
-	return 0
-}
-
-func (x *RowError) GetRecord() int64 {
-	if x != nil {
-		return x.Record
-	}
-	return 0
-}
-
-func (x *RowError) GetColumn() int32 {
-	if x != nil {
-		return x.Column
-	}
-	return 0
-}
-
-func (x *RowError) GetField() string {
-	if x != nil {
-		return x.Field
+		return x.Type
 	}
 	return ""
 }
 
-func (x *RowError) GetCode() string {
+func (x *RowError) GetRowNumber() int64 {
 	if x != nil {
-		return x.Code
+		return x.RowNumber
 	}
-	return ""
+	return 0
 }
 
-func (x *RowError) GetMessage() string {
+func (x *RowError) GetLineNumber() int64 {
 	if x != nil {
-		return x.Message
+		return x.LineNumber
+	}
+	return 0
+}
+
+func (x *RowError) GetByteOffset() int64 {
+	if x != nil {
+		return x.ByteOffset
+	}
+	return 0
+}
+
+func (x *RowError) GetFieldNumber() int32 {
+	if x != nil {
+		return x.FieldNumber
+	}
+	return 0
+}
+
+func (x *RowError) GetFieldName() string {
+	if x != nil {
+		return x.FieldName
 	}
 	return ""
 }
@@ -451,32 +963,183 @@ func (x *RowError) GetValue() string {
 	return ""
 }
 
+func (x *RowError) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+// ErrorCount counts the errors of one type in one field.
+type ErrorCount struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The error type, as in RowError.type.
+	Type string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	// The field name; empty for errors about the row.
+	FieldName string `protobuf:"bytes,2,opt,name=field_name,json=fieldName,proto3" json:"field_name,omitempty"`
+	// The 1-based field number; 0 for errors about the row.
+	FieldNumber int32 `protobuf:"varint,3,opt,name=field_number,json=fieldNumber,proto3" json:"field_number,omitempty"`
+	// How many errors.
+	Count         int64 `protobuf:"varint,4,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ErrorCount) Reset() {
+	*x = ErrorCount{}
+	mi := &file_csvmesh_type_v1_schema_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ErrorCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ErrorCount) ProtoMessage() {}
+
+func (x *ErrorCount) ProtoReflect() protoreflect.Message {
+	mi := &file_csvmesh_type_v1_schema_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ErrorCount.ProtoReflect.Descriptor instead.
+func (*ErrorCount) Descriptor() ([]byte, []int) {
+	return file_csvmesh_type_v1_schema_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ErrorCount) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *ErrorCount) GetFieldName() string {
+	if x != nil {
+		return x.FieldName
+	}
+	return ""
+}
+
+func (x *ErrorCount) GetFieldNumber() int32 {
+	if x != nil {
+		return x.FieldNumber
+	}
+	return 0
+}
+
+func (x *ErrorCount) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
 var File_csvmesh_type_v1_schema_proto protoreflect.FileDescriptor
 
 const file_csvmesh_type_v1_schema_proto_rawDesc = "" +
 	"\n" +
-	"\x1ccsvmesh/type/v1/schema.proto\x12\x0fcsvmesh.type.v1\"g\n" +
+	"\x1ccsvmesh/type/v1/schema.proto\x12\x0fcsvmesh.type.v1\"\xbd\x02\n" +
+	"\x10FieldConstraints\x12\x1a\n" +
+	"\brequired\x18\x01 \x01(\bR\brequired\x12\x16\n" +
+	"\x06unique\x18\x02 \x01(\bR\x06unique\x12\x1d\n" +
+	"\aminimum\x18\x03 \x01(\tH\x00R\aminimum\x88\x01\x01\x12\x1d\n" +
+	"\amaximum\x18\x04 \x01(\tH\x01R\amaximum\x88\x01\x01\x12\"\n" +
+	"\n" +
+	"min_length\x18\x05 \x01(\x03H\x02R\tminLength\x88\x01\x01\x12\"\n" +
+	"\n" +
+	"max_length\x18\x06 \x01(\x03H\x03R\tmaxLength\x88\x01\x01\x12\x18\n" +
+	"\apattern\x18\a \x01(\tR\apattern\x12\x1f\n" +
+	"\venum_values\x18\b \x03(\tR\n" +
+	"enumValuesB\n" +
+	"\n" +
+	"\b_minimumB\n" +
+	"\n" +
+	"\b_maximumB\r\n" +
+	"\v_min_lengthB\r\n" +
+	"\v_max_length\"\xd8\x03\n" +
 	"\x05Field\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12.\n" +
-	"\x04type\x18\x02 \x01(\x0e2\x1a.csvmesh.type.v1.FieldTypeR\x04type\x12\x1a\n" +
-	"\brequired\x18\x03 \x01(\bR\brequired\"8\n" +
+	"\x04type\x18\x02 \x01(\x0e2\x1a.csvmesh.type.v1.FieldTypeR\x04type\x12\x16\n" +
+	"\x06format\x18\x03 \x01(\tR\x06format\x12C\n" +
+	"\vconstraints\x18\x04 \x01(\v2!.csvmesh.type.v1.FieldConstraintsR\vconstraints\x12\x1f\n" +
+	"\vtrue_values\x18\x05 \x03(\tR\n" +
+	"trueValues\x12!\n" +
+	"\ffalse_values\x18\x06 \x03(\tR\vfalseValues\x12!\n" +
+	"\fdecimal_char\x18\a \x01(\tR\vdecimalChar\x12\x1d\n" +
+	"\n" +
+	"group_char\x18\b \x01(\tR\tgroupChar\x12$\n" +
+	"\vbare_number\x18\t \x01(\bH\x00R\n" +
+	"bareNumber\x88\x01\x01\x12:\n" +
+	"\n" +
+	"transforms\x18\n" +
+	" \x03(\x0e2\x1a.csvmesh.type.v1.TransformR\n" +
+	"transforms\x12\x14\n" +
+	"\x05title\x18\v \x01(\tR\x05title\x12 \n" +
+	"\vdescription\x18\f \x01(\tR\vdescriptionB\x0e\n" +
+	"\f_bare_number\"'\n" +
+	"\rMissingValues\x12\x16\n" +
+	"\x06values\x18\x01 \x03(\tR\x06values\"\xa0\x01\n" +
 	"\x06Schema\x12.\n" +
-	"\x06fields\x18\x01 \x03(\v2\x16.csvmesh.type.v1.FieldR\x06fields\"'\n" +
+	"\x06fields\x18\x01 \x03(\v2\x16.csvmesh.type.v1.FieldR\x06fields\x12E\n" +
+	"\x0emissing_values\x18\x02 \x01(\v2\x1e.csvmesh.type.v1.MissingValuesR\rmissingValues\x12\x1f\n" +
+	"\vprimary_key\x18\x03 \x03(\tR\n" +
+	"primaryKey\"\xf0\x02\n" +
 	"\aDialect\x12\x1c\n" +
-	"\tdelimiter\x18\x01 \x01(\tR\tdelimiter\"\x1d\n" +
+	"\tdelimiter\x18\x01 \x01(\tR\tdelimiter\x12\x1d\n" +
+	"\n" +
+	"quote_char\x18\x02 \x01(\tR\tquoteChar\x12&\n" +
+	"\fdouble_quote\x18\x03 \x01(\bH\x00R\vdoubleQuote\x88\x01\x01\x12\x1f\n" +
+	"\vescape_char\x18\x04 \x01(\tR\n" +
+	"escapeChar\x12$\n" +
+	"\vheader_rows\x18\x05 \x01(\x05H\x01R\n" +
+	"headerRows\x88\x01\x01\x12,\n" +
+	"\x12skip_initial_space\x18\x06 \x01(\bR\x10skipInitialSpace\x12%\n" +
+	"\x0ecomment_prefix\x18\a \x01(\tR\rcommentPrefix\x12'\n" +
+	"\x0fline_terminator\x18\b \x01(\tR\x0elineTerminator\x12\x1a\n" +
+	"\bencoding\x18\t \x01(\tR\bencodingB\x0f\n" +
+	"\r_double_quoteB\x0e\n" +
+	"\f_header_rows\"\x1d\n" +
 	"\tObjectRef\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\";\n" +
 	"\tByteRange\x12\x16\n" +
 	"\x06offset\x18\x01 \x01(\x03R\x06offset\x12\x16\n" +
-	"\x06length\x18\x02 \x01(\x03R\x06length\"\xa8\x01\n" +
+	"\x06length\x18\x02 \x01(\x03R\x06length\"\xfb\x01\n" +
+	"\x11ValidationOptions\x12-\n" +
+	"\x10max_invalid_rows\x18\x01 \x01(\x03H\x00R\x0emaxInvalidRows\x88\x01\x01\x12/\n" +
+	"\x11max_invalid_ratio\x18\x02 \x01(\x01H\x01R\x0fmaxInvalidRatio\x88\x01\x01\x12*\n" +
+	"\x11error_sample_size\x18\x03 \x01(\x05R\x0ferrorSampleSize\x12/\n" +
+	"\x13neutralize_formulas\x18\x04 \x01(\bR\x12neutralizeFormulasB\x13\n" +
+	"\x11_max_invalid_rowsB\x14\n" +
+	"\x12_max_invalid_ratio\"\xf1\x01\n" +
 	"\bRowError\x12\x12\n" +
-	"\x04line\x18\x01 \x01(\x03R\x04line\x12\x16\n" +
-	"\x06record\x18\x02 \x01(\x03R\x06record\x12\x16\n" +
-	"\x06column\x18\x03 \x01(\x05R\x06column\x12\x14\n" +
-	"\x05field\x18\x04 \x01(\tR\x05field\x12\x12\n" +
-	"\x04code\x18\x05 \x01(\tR\x04code\x12\x18\n" +
-	"\amessage\x18\x06 \x01(\tR\amessage\x12\x14\n" +
-	"\x05value\x18\a \x01(\tR\x05value*\xb3\x01\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12\x1d\n" +
+	"\n" +
+	"row_number\x18\x02 \x01(\x03R\trowNumber\x12\x1f\n" +
+	"\vline_number\x18\x03 \x01(\x03R\n" +
+	"lineNumber\x12\x1f\n" +
+	"\vbyte_offset\x18\x04 \x01(\x03R\n" +
+	"byteOffset\x12!\n" +
+	"\ffield_number\x18\x05 \x01(\x05R\vfieldNumber\x12\x1d\n" +
+	"\n" +
+	"field_name\x18\x06 \x01(\tR\tfieldName\x12\x14\n" +
+	"\x05value\x18\a \x01(\tR\x05value\x12\x18\n" +
+	"\amessage\x18\b \x01(\tR\amessage\"x\n" +
+	"\n" +
+	"ErrorCount\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12\x1d\n" +
+	"\n" +
+	"field_name\x18\x02 \x01(\tR\tfieldName\x12!\n" +
+	"\ffield_number\x18\x03 \x01(\x05R\vfieldNumber\x12\x14\n" +
+	"\x05count\x18\x04 \x01(\x03R\x05count*\xa4\x02\n" +
 	"\tFieldType\x12\x1a\n" +
 	"\x16FIELD_TYPE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11FIELD_TYPE_STRING\x10\x01\x12\x16\n" +
@@ -484,7 +1147,18 @@ const file_csvmesh_type_v1_schema_proto_rawDesc = "" +
 	"\x11FIELD_TYPE_NUMBER\x10\x03\x12\x16\n" +
 	"\x12FIELD_TYPE_BOOLEAN\x10\x04\x12\x13\n" +
 	"\x0fFIELD_TYPE_DATE\x10\x05\x12\x17\n" +
-	"\x13FIELD_TYPE_DATETIME\x10\x06B7Z5github.com/csvmesh/csvmesh/gen/csvmesh/type/v1;typev1b\x06proto3"
+	"\x13FIELD_TYPE_DATETIME\x10\x06\x12\x13\n" +
+	"\x0fFIELD_TYPE_TIME\x10\a\x12\x13\n" +
+	"\x0fFIELD_TYPE_YEAR\x10\b\x12\x18\n" +
+	"\x14FIELD_TYPE_YEARMONTH\x10\t\x12\x17\n" +
+	"\x13FIELD_TYPE_DURATION\x10\n" +
+	"\x12\x12\n" +
+	"\x0eFIELD_TYPE_ANY\x10\v*d\n" +
+	"\tTransform\x12\x19\n" +
+	"\x15TRANSFORM_UNSPECIFIED\x10\x00\x12\x12\n" +
+	"\x0eTRANSFORM_TRIM\x10\x01\x12\x13\n" +
+	"\x0fTRANSFORM_UPPER\x10\x02\x12\x13\n" +
+	"\x0fTRANSFORM_LOWER\x10\x03B7Z5github.com/csvmesh/csvmesh/gen/csvmesh/type/v1;typev1b\x06proto3"
 
 var (
 	file_csvmesh_type_v1_schema_proto_rawDescOnce sync.Once
@@ -498,25 +1172,33 @@ func file_csvmesh_type_v1_schema_proto_rawDescGZIP() []byte {
 	return file_csvmesh_type_v1_schema_proto_rawDescData
 }
 
-var file_csvmesh_type_v1_schema_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_csvmesh_type_v1_schema_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_csvmesh_type_v1_schema_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_csvmesh_type_v1_schema_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_csvmesh_type_v1_schema_proto_goTypes = []any{
-	(FieldType)(0),    // 0: csvmesh.type.v1.FieldType
-	(*Field)(nil),     // 1: csvmesh.type.v1.Field
-	(*Schema)(nil),    // 2: csvmesh.type.v1.Schema
-	(*Dialect)(nil),   // 3: csvmesh.type.v1.Dialect
-	(*ObjectRef)(nil), // 4: csvmesh.type.v1.ObjectRef
-	(*ByteRange)(nil), // 5: csvmesh.type.v1.ByteRange
-	(*RowError)(nil),  // 6: csvmesh.type.v1.RowError
+	(FieldType)(0),            // 0: csvmesh.type.v1.FieldType
+	(Transform)(0),            // 1: csvmesh.type.v1.Transform
+	(*FieldConstraints)(nil),  // 2: csvmesh.type.v1.FieldConstraints
+	(*Field)(nil),             // 3: csvmesh.type.v1.Field
+	(*MissingValues)(nil),     // 4: csvmesh.type.v1.MissingValues
+	(*Schema)(nil),            // 5: csvmesh.type.v1.Schema
+	(*Dialect)(nil),           // 6: csvmesh.type.v1.Dialect
+	(*ObjectRef)(nil),         // 7: csvmesh.type.v1.ObjectRef
+	(*ByteRange)(nil),         // 8: csvmesh.type.v1.ByteRange
+	(*ValidationOptions)(nil), // 9: csvmesh.type.v1.ValidationOptions
+	(*RowError)(nil),          // 10: csvmesh.type.v1.RowError
+	(*ErrorCount)(nil),        // 11: csvmesh.type.v1.ErrorCount
 }
 var file_csvmesh_type_v1_schema_proto_depIdxs = []int32{
 	0, // 0: csvmesh.type.v1.Field.type:type_name -> csvmesh.type.v1.FieldType
-	1, // 1: csvmesh.type.v1.Schema.fields:type_name -> csvmesh.type.v1.Field
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	2, // 1: csvmesh.type.v1.Field.constraints:type_name -> csvmesh.type.v1.FieldConstraints
+	1, // 2: csvmesh.type.v1.Field.transforms:type_name -> csvmesh.type.v1.Transform
+	3, // 3: csvmesh.type.v1.Schema.fields:type_name -> csvmesh.type.v1.Field
+	4, // 4: csvmesh.type.v1.Schema.missing_values:type_name -> csvmesh.type.v1.MissingValues
+	5, // [5:5] is the sub-list for method output_type
+	5, // [5:5] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_csvmesh_type_v1_schema_proto_init() }
@@ -524,13 +1206,17 @@ func file_csvmesh_type_v1_schema_proto_init() {
 	if File_csvmesh_type_v1_schema_proto != nil {
 		return
 	}
+	file_csvmesh_type_v1_schema_proto_msgTypes[0].OneofWrappers = []any{}
+	file_csvmesh_type_v1_schema_proto_msgTypes[1].OneofWrappers = []any{}
+	file_csvmesh_type_v1_schema_proto_msgTypes[4].OneofWrappers = []any{}
+	file_csvmesh_type_v1_schema_proto_msgTypes[7].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_csvmesh_type_v1_schema_proto_rawDesc), len(file_csvmesh_type_v1_schema_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   6,
+			NumEnums:      2,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

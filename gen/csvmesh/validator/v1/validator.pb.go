@@ -37,20 +37,30 @@ type ValidateRequest struct {
 	Header []string `protobuf:"bytes,5,rep,name=header,proto3" json:"header,omitempty"`
 	// The physical line number of the first byte of the range, 1-based; 0 means 1.
 	FirstLine int64 `protobuf:"varint,6,opt,name=first_line,json=firstLine,proto3" json:"first_line,omitempty"`
-	// How the file is written.
+	// How the file is written; unset fields are detected.
 	Dialect *v1.Dialect `protobuf:"bytes,7,opt,name=dialect,proto3" json:"dialect,omitempty"`
 	// The schema to check rows against. When unset, the validator infers one
 	// over the whole range.
 	Schema *v1.Schema `protobuf:"bytes,8,opt,name=schema,proto3" json:"schema,omitempty"`
 	// Where to write the valid rows as normalized CSV (with a header row).
 	NormalizedOutput *v1.ObjectRef `protobuf:"bytes,9,opt,name=normalized_output,json=normalizedOutput,proto3" json:"normalized_output,omitempty"`
-	// Where to write the rejected rows as CSV with their location and reason.
+	// Where to write the rejected rows, as they were, with their errors.
 	RejectsOutput *v1.ObjectRef `protobuf:"bytes,10,opt,name=rejects_output,json=rejectsOutput,proto3" json:"rejects_output,omitempty"`
 	// The logical record number of the range's first record, 1-based (the
 	// header is record 1); 0 means 1, or 2 when the range has no header.
-	FirstRecord   int64 `protobuf:"varint,11,opt,name=first_record,json=firstRecord,proto3" json:"first_record,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	FirstRecord int64 `protobuf:"varint,11,opt,name=first_record,json=firstRecord,proto3" json:"first_record,omitempty"`
+	// Thresholds, error sample size and output options.
+	Options *v1.ValidationOptions `protobuf:"bytes,12,opt,name=options,proto3" json:"options,omitempty"`
+	// Where to write the valid rows as Parquet with the schema's types. When
+	// unset, no Parquet is written.
+	ParquetOutput *v1.ObjectRef `protobuf:"bytes,13,opt,name=parquet_output,json=parquetOutput,proto3" json:"parquet_output,omitempty"`
+	// Where to write the schema (given or inferred) as Table Schema JSON. When
+	// unset, it is not written.
+	SchemaOutput *v1.ObjectRef `protobuf:"bytes,14,opt,name=schema_output,json=schemaOutput,proto3" json:"schema_output,omitempty"`
+	// Where to write the error report as JSON. When unset, it is not written.
+	ErrorReportOutput *v1.ObjectRef `protobuf:"bytes,15,opt,name=error_report_output,json=errorReportOutput,proto3" json:"error_report_output,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *ValidateRequest) Reset() {
@@ -158,6 +168,34 @@ func (x *ValidateRequest) GetFirstRecord() int64 {
 		return x.FirstRecord
 	}
 	return 0
+}
+
+func (x *ValidateRequest) GetOptions() *v1.ValidationOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+func (x *ValidateRequest) GetParquetOutput() *v1.ObjectRef {
+	if x != nil {
+		return x.ParquetOutput
+	}
+	return nil
+}
+
+func (x *ValidateRequest) GetSchemaOutput() *v1.ObjectRef {
+	if x != nil {
+		return x.SchemaOutput
+	}
+	return nil
+}
+
+func (x *ValidateRequest) GetErrorReportOutput() *v1.ObjectRef {
+	if x != nil {
+		return x.ErrorReportOutput
+	}
+	return nil
 }
 
 // ValidateResponse is one event of a validation stream.
@@ -328,7 +366,7 @@ func (x *ValidationProgress) GetRowsRead() int64 {
 	return 0
 }
 
-// RowErrorBatch carries rejected rows.
+// RowErrorBatch carries row errors.
 type RowErrorBatch struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The errors, in file order.
@@ -391,8 +429,29 @@ type ValidationResult struct {
 	NormalizedSizeBytes int64 `protobuf:"varint,6,opt,name=normalized_size_bytes,json=normalizedSizeBytes,proto3" json:"normalized_size_bytes,omitempty"`
 	// Size of the rejects output in bytes.
 	RejectsSizeBytes int64 `protobuf:"varint,7,opt,name=rejects_size_bytes,json=rejectsSizeBytes,proto3" json:"rejects_size_bytes,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The dialect the file was read with: the given fields and the detected
+	// ones.
+	Dialect *v1.Dialect `protobuf:"bytes,8,opt,name=dialect,proto3" json:"dialect,omitempty"`
+	// True when the schema was inferred from the whole file.
+	SchemaInferred bool `protobuf:"varint,9,opt,name=schema_inferred,json=schemaInferred,proto3" json:"schema_inferred,omitempty"`
+	// The number of errors of each type in each field, for the whole file.
+	ErrorCounts []*v1.ErrorCount `protobuf:"bytes,10,rep,name=error_counts,json=errorCounts,proto3" json:"error_counts,omitempty"`
+	// The number of errors in all.
+	ErrorTotal int64 `protobuf:"varint,11,opt,name=error_total,json=errorTotal,proto3" json:"error_total,omitempty"`
+	// Things the user should know that did not reject rows, such as a detected
+	// encoding or invalid rows under the threshold.
+	Warnings []string `protobuf:"bytes,12,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	// When the invalid rows exceed a threshold of the options, why, quoting
+	// the counts; empty otherwise. The caller fails the job with it.
+	ThresholdExceeded string `protobuf:"bytes,13,opt,name=threshold_exceeded,json=thresholdExceeded,proto3" json:"threshold_exceeded,omitempty"`
+	// Size of the Parquet output in bytes; 0 when none was written.
+	ParquetSizeBytes int64 `protobuf:"varint,14,opt,name=parquet_size_bytes,json=parquetSizeBytes,proto3" json:"parquet_size_bytes,omitempty"`
+	// Size of the schema output in bytes; 0 when none was written.
+	SchemaSizeBytes int64 `protobuf:"varint,15,opt,name=schema_size_bytes,json=schemaSizeBytes,proto3" json:"schema_size_bytes,omitempty"`
+	// Size of the error report in bytes; 0 when none was written.
+	ErrorReportSizeBytes int64 `protobuf:"varint,16,opt,name=error_report_size_bytes,json=errorReportSizeBytes,proto3" json:"error_report_size_bytes,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *ValidationResult) Reset() {
@@ -474,11 +533,74 @@ func (x *ValidationResult) GetRejectsSizeBytes() int64 {
 	return 0
 }
 
+func (x *ValidationResult) GetDialect() *v1.Dialect {
+	if x != nil {
+		return x.Dialect
+	}
+	return nil
+}
+
+func (x *ValidationResult) GetSchemaInferred() bool {
+	if x != nil {
+		return x.SchemaInferred
+	}
+	return false
+}
+
+func (x *ValidationResult) GetErrorCounts() []*v1.ErrorCount {
+	if x != nil {
+		return x.ErrorCounts
+	}
+	return nil
+}
+
+func (x *ValidationResult) GetErrorTotal() int64 {
+	if x != nil {
+		return x.ErrorTotal
+	}
+	return 0
+}
+
+func (x *ValidationResult) GetWarnings() []string {
+	if x != nil {
+		return x.Warnings
+	}
+	return nil
+}
+
+func (x *ValidationResult) GetThresholdExceeded() string {
+	if x != nil {
+		return x.ThresholdExceeded
+	}
+	return ""
+}
+
+func (x *ValidationResult) GetParquetSizeBytes() int64 {
+	if x != nil {
+		return x.ParquetSizeBytes
+	}
+	return 0
+}
+
+func (x *ValidationResult) GetSchemaSizeBytes() int64 {
+	if x != nil {
+		return x.SchemaSizeBytes
+	}
+	return 0
+}
+
+func (x *ValidationResult) GetErrorReportSizeBytes() int64 {
+	if x != nil {
+		return x.ErrorReportSizeBytes
+	}
+	return 0
+}
+
 var File_csvmesh_validator_v1_validator_proto protoreflect.FileDescriptor
 
 const file_csvmesh_validator_v1_validator_proto_rawDesc = "" +
 	"\n" +
-	"$csvmesh/validator/v1/validator.proto\x12\x14csvmesh.validator.v1\x1a\x1ccsvmesh/type/v1/schema.proto\"\xfe\x03\n" +
+	"$csvmesh/validator/v1/validator.proto\x12\x14csvmesh.validator.v1\x1a\x1ccsvmesh/type/v1/schema.proto\"\x8c\x06\n" +
 	"\x0fValidateRequest\x12\x10\n" +
 	"\x03job\x18\x01 \x01(\tR\x03job\x122\n" +
 	"\x06source\x18\x02 \x01(\v2\x1a.csvmesh.type.v1.ObjectRefR\x06source\x120\n" +
@@ -492,7 +614,11 @@ const file_csvmesh_validator_v1_validator_proto_rawDesc = "" +
 	"\x11normalized_output\x18\t \x01(\v2\x1a.csvmesh.type.v1.ObjectRefR\x10normalizedOutput\x12A\n" +
 	"\x0erejects_output\x18\n" +
 	" \x01(\v2\x1a.csvmesh.type.v1.ObjectRefR\rrejectsOutput\x12!\n" +
-	"\ffirst_record\x18\v \x01(\x03R\vfirstRecord\"\xeb\x01\n" +
+	"\ffirst_record\x18\v \x01(\x03R\vfirstRecord\x12<\n" +
+	"\aoptions\x18\f \x01(\v2\".csvmesh.type.v1.ValidationOptionsR\aoptions\x12A\n" +
+	"\x0eparquet_output\x18\r \x01(\v2\x1a.csvmesh.type.v1.ObjectRefR\rparquetOutput\x12?\n" +
+	"\rschema_output\x18\x0e \x01(\v2\x1a.csvmesh.type.v1.ObjectRefR\fschemaOutput\x12J\n" +
+	"\x13error_report_output\x18\x0f \x01(\v2\x1a.csvmesh.type.v1.ObjectRefR\x11errorReportOutput\"\xeb\x01\n" +
 	"\x10ValidateResponse\x12F\n" +
 	"\bprogress\x18\x01 \x01(\v2(.csvmesh.validator.v1.ValidationProgressH\x00R\bprogress\x12D\n" +
 	"\n" +
@@ -506,7 +632,7 @@ const file_csvmesh_validator_v1_validator_proto_rawDesc = "" +
 	"bytesTotal\x12\x1b\n" +
 	"\trows_read\x18\x03 \x01(\x03R\browsRead\"B\n" +
 	"\rRowErrorBatch\x121\n" +
-	"\x06errors\x18\x01 \x03(\v2\x19.csvmesh.type.v1.RowErrorR\x06errors\"\xa7\x02\n" +
+	"\x06errors\x18\x01 \x03(\v2\x19.csvmesh.type.v1.RowErrorR\x06errors\"\xc1\x05\n" +
 	"\x10ValidationResult\x12\x1d\n" +
 	"\n" +
 	"rows_total\x18\x01 \x01(\x03R\trowsTotal\x12\x1d\n" +
@@ -517,7 +643,18 @@ const file_csvmesh_validator_v1_validator_proto_rawDesc = "" +
 	"\n" +
 	"bytes_read\x18\x05 \x01(\x03R\tbytesRead\x122\n" +
 	"\x15normalized_size_bytes\x18\x06 \x01(\x03R\x13normalizedSizeBytes\x12,\n" +
-	"\x12rejects_size_bytes\x18\a \x01(\x03R\x10rejectsSizeBytes2o\n" +
+	"\x12rejects_size_bytes\x18\a \x01(\x03R\x10rejectsSizeBytes\x122\n" +
+	"\adialect\x18\b \x01(\v2\x18.csvmesh.type.v1.DialectR\adialect\x12'\n" +
+	"\x0fschema_inferred\x18\t \x01(\bR\x0eschemaInferred\x12>\n" +
+	"\ferror_counts\x18\n" +
+	" \x03(\v2\x1b.csvmesh.type.v1.ErrorCountR\verrorCounts\x12\x1f\n" +
+	"\verror_total\x18\v \x01(\x03R\n" +
+	"errorTotal\x12\x1a\n" +
+	"\bwarnings\x18\f \x03(\tR\bwarnings\x12-\n" +
+	"\x12threshold_exceeded\x18\r \x01(\tR\x11thresholdExceeded\x12,\n" +
+	"\x12parquet_size_bytes\x18\x0e \x01(\x03R\x10parquetSizeBytes\x12*\n" +
+	"\x11schema_size_bytes\x18\x0f \x01(\x03R\x0fschemaSizeBytes\x125\n" +
+	"\x17error_report_size_bytes\x18\x10 \x01(\x03R\x14errorReportSizeBytes2o\n" +
 	"\x10ValidatorService\x12[\n" +
 	"\bValidate\x12%.csvmesh.validator.v1.ValidateRequest\x1a&.csvmesh.validator.v1.ValidateResponse0\x01BAZ?github.com/csvmesh/csvmesh/gen/csvmesh/validator/v1;validatorv1b\x06proto3"
 
@@ -535,16 +672,18 @@ func file_csvmesh_validator_v1_validator_proto_rawDescGZIP() []byte {
 
 var file_csvmesh_validator_v1_validator_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_csvmesh_validator_v1_validator_proto_goTypes = []any{
-	(*ValidateRequest)(nil),    // 0: csvmesh.validator.v1.ValidateRequest
-	(*ValidateResponse)(nil),   // 1: csvmesh.validator.v1.ValidateResponse
-	(*ValidationProgress)(nil), // 2: csvmesh.validator.v1.ValidationProgress
-	(*RowErrorBatch)(nil),      // 3: csvmesh.validator.v1.RowErrorBatch
-	(*ValidationResult)(nil),   // 4: csvmesh.validator.v1.ValidationResult
-	(*v1.ObjectRef)(nil),       // 5: csvmesh.type.v1.ObjectRef
-	(*v1.ByteRange)(nil),       // 6: csvmesh.type.v1.ByteRange
-	(*v1.Dialect)(nil),         // 7: csvmesh.type.v1.Dialect
-	(*v1.Schema)(nil),          // 8: csvmesh.type.v1.Schema
-	(*v1.RowError)(nil),        // 9: csvmesh.type.v1.RowError
+	(*ValidateRequest)(nil),      // 0: csvmesh.validator.v1.ValidateRequest
+	(*ValidateResponse)(nil),     // 1: csvmesh.validator.v1.ValidateResponse
+	(*ValidationProgress)(nil),   // 2: csvmesh.validator.v1.ValidationProgress
+	(*RowErrorBatch)(nil),        // 3: csvmesh.validator.v1.RowErrorBatch
+	(*ValidationResult)(nil),     // 4: csvmesh.validator.v1.ValidationResult
+	(*v1.ObjectRef)(nil),         // 5: csvmesh.type.v1.ObjectRef
+	(*v1.ByteRange)(nil),         // 6: csvmesh.type.v1.ByteRange
+	(*v1.Dialect)(nil),           // 7: csvmesh.type.v1.Dialect
+	(*v1.Schema)(nil),            // 8: csvmesh.type.v1.Schema
+	(*v1.ValidationOptions)(nil), // 9: csvmesh.type.v1.ValidationOptions
+	(*v1.RowError)(nil),          // 10: csvmesh.type.v1.RowError
+	(*v1.ErrorCount)(nil),        // 11: csvmesh.type.v1.ErrorCount
 }
 var file_csvmesh_validator_v1_validator_proto_depIdxs = []int32{
 	5,  // 0: csvmesh.validator.v1.ValidateRequest.source:type_name -> csvmesh.type.v1.ObjectRef
@@ -553,18 +692,24 @@ var file_csvmesh_validator_v1_validator_proto_depIdxs = []int32{
 	8,  // 3: csvmesh.validator.v1.ValidateRequest.schema:type_name -> csvmesh.type.v1.Schema
 	5,  // 4: csvmesh.validator.v1.ValidateRequest.normalized_output:type_name -> csvmesh.type.v1.ObjectRef
 	5,  // 5: csvmesh.validator.v1.ValidateRequest.rejects_output:type_name -> csvmesh.type.v1.ObjectRef
-	2,  // 6: csvmesh.validator.v1.ValidateResponse.progress:type_name -> csvmesh.validator.v1.ValidationProgress
-	3,  // 7: csvmesh.validator.v1.ValidateResponse.row_errors:type_name -> csvmesh.validator.v1.RowErrorBatch
-	4,  // 8: csvmesh.validator.v1.ValidateResponse.result:type_name -> csvmesh.validator.v1.ValidationResult
-	9,  // 9: csvmesh.validator.v1.RowErrorBatch.errors:type_name -> csvmesh.type.v1.RowError
-	8,  // 10: csvmesh.validator.v1.ValidationResult.schema:type_name -> csvmesh.type.v1.Schema
-	0,  // 11: csvmesh.validator.v1.ValidatorService.Validate:input_type -> csvmesh.validator.v1.ValidateRequest
-	1,  // 12: csvmesh.validator.v1.ValidatorService.Validate:output_type -> csvmesh.validator.v1.ValidateResponse
-	12, // [12:13] is the sub-list for method output_type
-	11, // [11:12] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	9,  // 6: csvmesh.validator.v1.ValidateRequest.options:type_name -> csvmesh.type.v1.ValidationOptions
+	5,  // 7: csvmesh.validator.v1.ValidateRequest.parquet_output:type_name -> csvmesh.type.v1.ObjectRef
+	5,  // 8: csvmesh.validator.v1.ValidateRequest.schema_output:type_name -> csvmesh.type.v1.ObjectRef
+	5,  // 9: csvmesh.validator.v1.ValidateRequest.error_report_output:type_name -> csvmesh.type.v1.ObjectRef
+	2,  // 10: csvmesh.validator.v1.ValidateResponse.progress:type_name -> csvmesh.validator.v1.ValidationProgress
+	3,  // 11: csvmesh.validator.v1.ValidateResponse.row_errors:type_name -> csvmesh.validator.v1.RowErrorBatch
+	4,  // 12: csvmesh.validator.v1.ValidateResponse.result:type_name -> csvmesh.validator.v1.ValidationResult
+	10, // 13: csvmesh.validator.v1.RowErrorBatch.errors:type_name -> csvmesh.type.v1.RowError
+	8,  // 14: csvmesh.validator.v1.ValidationResult.schema:type_name -> csvmesh.type.v1.Schema
+	7,  // 15: csvmesh.validator.v1.ValidationResult.dialect:type_name -> csvmesh.type.v1.Dialect
+	11, // 16: csvmesh.validator.v1.ValidationResult.error_counts:type_name -> csvmesh.type.v1.ErrorCount
+	0,  // 17: csvmesh.validator.v1.ValidatorService.Validate:input_type -> csvmesh.validator.v1.ValidateRequest
+	1,  // 18: csvmesh.validator.v1.ValidatorService.Validate:output_type -> csvmesh.validator.v1.ValidateResponse
+	18, // [18:19] is the sub-list for method output_type
+	17, // [17:18] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_csvmesh_validator_v1_validator_proto_init() }

@@ -26,9 +26,10 @@ const (
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// ValidatorService parses stored CSV objects, checks their rows and writes the
-// normalized rows and the rejected rows as new objects. It is internal: ingest
-// calls it.
+// ValidatorService parses stored CSV objects, checks their rows against a
+// Table Schema (given or inferred) and writes the normalized rows (CSV and
+// Parquet), the rejected rows, the schema and an error report as new
+// objects. It is internal: ingest calls it.
 type ValidatorServiceClient interface {
 	// Validate parses a byte range of a stored object and streams progress,
 	// batches of row errors and, last, exactly one result.
@@ -66,9 +67,10 @@ type ValidatorService_ValidateClient = grpc.ServerStreamingClient[ValidateRespon
 // All implementations must embed UnimplementedValidatorServiceServer
 // for forward compatibility.
 //
-// ValidatorService parses stored CSV objects, checks their rows and writes the
-// normalized rows and the rejected rows as new objects. It is internal: ingest
-// calls it.
+// ValidatorService parses stored CSV objects, checks their rows against a
+// Table Schema (given or inferred) and writes the normalized rows (CSV and
+// Parquet), the rejected rows, the schema and an error report as new
+// objects. It is internal: ingest calls it.
 type ValidatorServiceServer interface {
 	// Validate parses a byte range of a stored object and streams progress,
 	// batches of row errors and, last, exactly one result.
