@@ -132,6 +132,7 @@ func commands() []*command {
 		listCommand(),
 		cancelCommand(),
 		reportCommand(),
+		schemaCommand(),
 		downloadCommand(),
 	}
 }
@@ -261,8 +262,9 @@ Global flags (also accepted after the command):
   --timeout DURATION       deadline of each unary call, 0 for none (default 30s)
   --max-message-size SIZE  largest gRPC message sent or received (default 8MiB)
 
-JOB is jobs/ID or ID. SIZE is a byte count with an optional unit: B, K/KiB,
-M/MiB, G/GiB (powers of 1024) or KB, MB, GB (powers of 1000).
+JOB is jobs/ID or ID. ARTIFACT is source, normalized, parquet, rejects,
+schema, errors or report. SIZE is a byte count with an optional unit: B,
+K/KiB, M/MiB, G/GiB (powers of 1024) or KB, MB, GB (powers of 1000).
 
 Exit codes:
   0    success; for watch and upload --follow: the job SUCCEEDED

@@ -21,8 +21,14 @@ func downloadCommand() *command {
 		name:    "download",
 		args:    "JOB ARTIFACT",
 		nargs:   2,
-		summary: "Download an artifact: source, normalized, rejects or report.",
+		summary: "Download an artifact: source, normalized, parquet, rejects, schema, errors or report.",
 		details: `
+The artifacts: source (the file as uploaded), normalized (the valid rows as
+normalized CSV), parquet (the valid rows as Parquet), rejects (the rejected
+rows with where and why), schema (the Table Schema, given or inferred, as
+JSON), errors (the error counts and a sample of errors as JSON) and report
+(the statistics as JSON).
+
 The artifact is streamed to FILE, or to stdout without -o (or with -o -).
 A file is written under a temporary name in the same directory and renamed
 once complete, so a failed download leaves no partial file; an existing

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	ingestv1 "github.com/csvmesh/csvmesh/gen/csvmesh/ingest/v1"
 	typev1 "github.com/csvmesh/csvmesh/gen/csvmesh/type/v1"
@@ -48,10 +49,7 @@ func sha(data []byte) string {
 
 func TestUpload(t *testing.T) {
 	schemaPath := filepath.Join(t.TempDir(), "schema.json")
-	if err := os.WriteFile(schemaPath, []byte(`{"fields": [
-		{"name": "price", "type": "number", "required": true},
-		{"name": "qty", "type": "Integer"},
-		{"name": "symbol", "type": "FIELD_TYPE_STRING"}]}`), 0o644); err != nil {
+	if err := os.WriteFile(schemaPath, []byte(sampleSchemaJSON), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -61,7 +59,7 @@ func TestUpload(t *testing.T) {
 		wantChunks int
 		wantMax    int
 		wantSHA    bool
-		wantSchema *typev1.Schema
+		wantSchema *structpb.Struct
 		wantDelim  string
 		wantKey    string
 		wantStderr string
@@ -79,7 +77,7 @@ func TestUpload(t *testing.T) {
 			args: func(p string) []string {
 				return []string{"upload", p, "--no-sha", "--schema", schemaPath, "--delimiter", ";", "--idempotency-key", "k1"}
 			},
-			wantChunks: 1, wantMax: 1000, wantSchema: sampleSchema(), wantDelim: ";", wantKey: "k1",
+			wantChunks: 1, wantMax: 1000, wantSchema: sampleTableSchema(), wantDelim: ";", wantKey: "k1",
 			wantStderr: "upload: 1000 B in 1s (1000 B/s)\n",
 		},
 		{
@@ -126,8 +124,8 @@ func TestUpload(t *testing.T) {
 			if m.GetSha256() != wantSHA {
 				t.Errorf("sha256 = %q, want %q", m.GetSha256(), wantSHA)
 			}
-			if !proto.Equal(m.GetSchema(), tt.wantSchema) {
-				t.Errorf("schema = %v, want %v", m.GetSchema(), tt.wantSchema)
+			if !proto.Equal(m.GetTableSchema(), tt.wantSchema) {
+				t.Errorf("table_schema = %v, want %v", m.GetTableSchema(), tt.wantSchema)
 			}
 			if m.GetDialect().GetDelimiter() != tt.wantDelim {
 				t.Errorf("delimiter = %q, want %q", m.GetDialect().GetDelimiter(), tt.wantDelim)
@@ -154,8 +152,10 @@ func TestUploadErrors(t *testing.T) {
 	}
 	dir := t.TempDir()
 	badSchema := filepath.Join(dir, "bad.json")
-	os.WriteFile(badSchema, []byte(`{"fields": [{"name": "x", "type": "money"}]}`), 0o644)
+	os.WriteFile(badSchema, []byte(`[{"name": "x", "type": "money"}]`), 0o644)
 	path, _ := writeFile(t, "a.csv", 100)
+	schemaPath := filepath.Join(dir, "schema.json")
+	os.WriteFile(schemaPath, []byte(sampleSchemaJSON), 0o644)
 	tests := []struct {
 		name       string
 		uploadErr  error
@@ -184,11 +184,18 @@ func TestUploadErrors(t *testing.T) {
 			wantStderr: "csvctl: upload " + dir + ": is a directory\n",
 		},
 		{
-			name:       "unknown type in schema",
-			args:       []string{"upload", "--schema", badSchema, path},
+			name:     "schema not a JSON object",
+			args:     []string{"upload", "--schema", badSchema, path},
+			wantCode: exitUsage,
+			wantStderr: "csvctl upload: schema " + badSchema + ": is not a JSON object; " +
+				"want a Frictionless Table Schema such as {\"fields\": [...]}\n",
+		},
+		{
+			name:       "server rejects the schema",
+			uploadErr:  badRequest("invalid table schema", "metadata.table_schema.fields[0].type", `"money" is not a Table Schema type`),
+			args:       []string{"upload", "--no-sha", "--schema", schemaPath, path},
 			wantCode:   exitError,
-			wantStderr: "csvctl: schema " + badSchema + ": proto:",
-			wantPrefix: true,
+			wantStderr: "csvctl: upload " + path + `: INVALID_ARGUMENT: invalid table schema [field metadata.table_schema.fields[0].type: "money" is not a Table Schema type]` + "\n",
 		},
 	}
 	for _, tt := range tests {
@@ -379,15 +386,30 @@ updated:          2026-11-22 18:00:06 UTC
 ended:            2026-11-22 18:00:06 UTC
 size:             1.5 KiB (1536 bytes)
 sha256:           9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
-delimiter:        ";"
 idempotency key:  k1
+dialect given:    delimiter ";"
+options:          max invalid ratio 0.5, error sample size 50
 schema:           price number required, qty integer, symbol string
-rows:             5: 4 valid, 1 rejected
-rejected:         line 4, field "price": type: not a number (value "abc")
+rows:             5: 3 valid, 2 rejected
+dialect used:     delimiter ";", quote "\"", double quote, header rows 1, line terminator "\r\n", encoding utf-8
+errors:           4
+                  TYPE          FIELD      COUNT
+                  type-error    1 "price"      2
+                  extra-cell    -              1
+                  missing-cell  2 "qty"        1
+first errors:     row 3 (line 3, byte 41) field 1 "price" type-error: "abc" is not a number
+                  row 5 (line 6, byte 97) field 2 "qty" missing-cell: the row has 1 cell, the header 3
+                  row 6 (line 7, byte 120) extra-cell: the row has 4 cells, the header 3
+                  row 7 (line 8, byte 312) field 1 "price" type-error: "12x" is not a number
+warnings:         2 of 5 rows are invalid, under the limit of 50%
 trace id:         4bf92f3577b34da6a3ce929d0e0e4736
-artifacts:        source      text/csv          1.5 KiB
-                  normalized  text/csv          1.2 KiB
-                  report      application/json  900 B
+artifacts:        source      text/csv                        1.5 KiB
+                  normalized  text/csv                        1.2 KiB
+                  parquet     application/vnd.apache.parquet  2.1 KiB
+                  rejects     text/csv                          300 B
+                  schema      application/json                  250 B
+                  errors      application/json                1.1 KiB
+                  report      application/json                  900 B
 `
 	const runTable = `name:      jobs/run
 file:      a-very-long-file-name-for-the-list-table.csv
@@ -581,6 +603,18 @@ func TestDownload(t *testing.T) {
 		}
 		assertOnlyFiles(t, dir, "out.csv")
 	})
+
+	for _, artifact := range []string{"parquet", "schema", "errors"} {
+		t.Run("new artifact "+artifact, func(t *testing.T) {
+			f := newFake()
+			want := []byte("bytes of " + artifact)
+			f.artifacts["jobs/ok/artifacts/"+artifact] = want
+			got := runFake(t, f, "download", "ok", artifact)
+			if got.code != exitOK || got.stdout != string(want) || got.stderr != "" {
+				t.Errorf("run = %d, stdout %q, stderr %q; want 0, %q", got.code, got.stdout, got.stderr, want)
+			}
+		})
+	}
 
 	t.Run("to stdout", func(t *testing.T) {
 		got := runFake(t, newDownloadFake(), "download", "jobs/ok", "normalized")

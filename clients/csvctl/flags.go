@@ -140,7 +140,7 @@ func jobName(arg string) (string, error) {
 
 // artifactIDs are the artifacts a job may have, as named in
 // `jobs/{job}/artifacts/{artifact}`.
-var artifactIDs = []string{"source", "normalized", "rejects", "report"}
+var artifactIDs = []string{"source", "normalized", "parquet", "rejects", "schema", "errors", "report"}
 
 // artifactName returns the resource name of artifact of job (a resource
 // name).
@@ -154,8 +154,8 @@ func artifactName(job, artifact string) (string, error) {
 }
 
 // parseDelimiter returns the single-character delimiter named by s: the
-// character itself, or `\t` / "tab" for a tab. The empty string means the
-// default (comma).
+// character itself, or `\t` / "tab" for a tab. The empty string means
+// unset: the server detects the delimiter.
 func parseDelimiter(s string) (string, error) {
 	switch strings.ToLower(s) {
 	case "":
@@ -170,4 +170,74 @@ func parseDelimiter(s string) (string, error) {
 		return "", fmt.Errorf("invalid delimiter %q: quotes and line breaks cannot separate fields", s)
 	}
 	return s, nil
+}
+
+// parseChar returns the single character named by s for the flag called
+// name: the character itself, or `\t` / "tab" for a tab. The empty string
+// means unset. Line breaks are refused.
+func parseChar(name, s string) (string, error) {
+	switch strings.ToLower(s) {
+	case "":
+		return "", nil
+	case `\t`, "tab":
+		return "\t", nil
+	}
+	if utf8.RuneCountInString(s) != 1 || !utf8.ValidString(s) {
+		return "", fmt.Errorf("invalid --%s %q: want a single character", name, s)
+	}
+	if s == "\r" || s == "\n" {
+		return "", fmt.Errorf("invalid --%s %q: a line break cannot be %s", name, s, name)
+	}
+	return s, nil
+}
+
+// optionalInt is a flag.Value for an integer in [min, max] that may be left
+// unset, which is not the same as 0.
+type optionalInt struct {
+	value    int64
+	set      bool
+	min, max int64
+}
+
+// String implements flag.Value.
+func (o *optionalInt) String() string {
+	if o == nil || !o.set {
+		return ""
+	}
+	return strconv.FormatInt(o.value, 10)
+}
+
+// Set implements flag.Value.
+func (o *optionalInt) Set(s string) error {
+	v, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || v < o.min || v > o.max {
+		return fmt.Errorf("want an integer from %d to %d", o.min, o.max)
+	}
+	o.value, o.set = v, true
+	return nil
+}
+
+// optionalRatio is a flag.Value for a number in [0, 1] that may be left
+// unset.
+type optionalRatio struct {
+	value float64
+	set   bool
+}
+
+// String implements flag.Value.
+func (o *optionalRatio) String() string {
+	if o == nil || !o.set {
+		return ""
+	}
+	return strconv.FormatFloat(o.value, 'g', -1, 64)
+}
+
+// Set implements flag.Value.
+func (o *optionalRatio) Set(s string) error {
+	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || !(v >= 0 && v <= 1) {
+		return errors.New("want a number from 0 to 1, such as 0.05")
+	}
+	o.value, o.set = v, true
+	return nil
 }

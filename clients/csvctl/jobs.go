@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -23,6 +26,9 @@ const (
 	// maxSampleErrorsShown is how many of a job's sample row errors get
 	// prints.
 	maxSampleErrorsShown = 5
+	// maxErrorCountsShown is how many rows of a job's error count table get
+	// prints.
+	maxErrorCountsShown = 10
 	// listWidth is the line width list tables are fitted to.
 	listWidth = 100
 	// minListFileName is the least room list leaves for file names.
@@ -207,6 +213,15 @@ func writeJob(w io.Writer, j *ingestv1.Job) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\n", k, v)
 	}
+	// lines writes a value of several lines under one key.
+	lines := func(k string, vs []string) {
+		for i, v := range vs {
+			if i > 0 {
+				k = ""
+			}
+			kv(k, v)
+		}
+	}
 	kv("name", j.GetName())
 	kv("file", j.GetFileName())
 	kv("state", stateName(j.GetState()))
@@ -215,46 +230,57 @@ func writeJob(w io.Writer, j *ingestv1.Job) error {
 	kv("ended", formatTime(j.GetEndTime()))
 	kv("size", fmt.Sprintf("%s (%d bytes)", formatBytes(j.GetSizeBytes()), j.GetSizeBytes()))
 	kv("sha256", orDash(j.GetSha256()))
-	if d := j.GetDialect().GetDelimiter(); d != "" {
-		kv("delimiter", fmt.Sprintf("%q", d))
-	}
 	if k := j.GetIdempotencyKey(); k != "" {
 		kv("idempotency key", k)
 	}
-	if s := j.GetSchema(); len(s.GetFields()) > 0 {
-		kv("schema", formatSchema(s))
+	if d := formatDialect(j.GetDialect()); d != "" {
+		kv("dialect given", d)
+	}
+	if o := formatOptions(j.GetValidationOptions()); o != "" {
+		kv("options", o)
+	}
+	v := j.GetValidation()
+	switch {
+	case v.GetSchemaInferred() && len(v.GetSchema().GetFields()) > 0:
+		kv("inferred schema", formatSchema(v.GetSchema()))
+	case len(j.GetSchema().GetFields()) > 0:
+		kv("schema", formatSchema(j.GetSchema()))
+	case len(v.GetSchema().GetFields()) > 0:
+		kv("schema", formatSchema(v.GetSchema()))
 	}
 	if p := j.GetProgress(); p != nil && !terminal(j.GetState()) {
 		kv("progress", stateName(p.GetStage())+" "+formatJobProgress(p))
 	}
-	if v := j.GetValidation(); v != nil {
+	if v != nil {
 		kv("rows", fmt.Sprintf("%d: %d valid, %d rejected", v.GetRowsTotal(), v.GetRowsValid(), v.GetRowsRejected()))
-		if len(j.GetSchema().GetFields()) == 0 && len(v.GetSchema().GetFields()) > 0 {
-			kv("inferred schema", formatSchema(v.GetSchema()))
+		if d := formatDialect(v.GetDialect()); d != "" {
+			kv("dialect used", d)
 		}
+		kv("errors", strconv.FormatInt(v.GetErrorTotal(), 10))
+		if t := formatErrorCounts(v.GetErrorCounts(), maxErrorCountsShown); len(t) > 0 {
+			lines("", t)
+		}
+		var sample []string
 		for i, e := range v.GetSampleErrors() {
 			if i == maxSampleErrorsShown {
-				kv("", fmt.Sprintf("... %d more in the rejects artifact", v.GetRowsRejected()-int64(i)))
+				more := max(v.GetErrorTotal(), int64(len(v.GetSampleErrors()))) - int64(i)
+				sample = append(sample, fmt.Sprintf("... %d more in the errors and rejects artifacts", more))
 				break
 			}
-			key := ""
-			if i == 0 {
-				key = "rejected"
-			}
-			kv(key, formatRowError(e))
+			sample = append(sample, formatRowError(e))
 		}
+		lines("first errors", sample)
+		warnings := make([]string, len(v.GetWarnings()))
+		for i, w := range v.GetWarnings() {
+			warnings[i] = oneLine(w)
+		}
+		lines("warnings", warnings)
 	}
 	if r := j.GetFailureReason(); r != "" {
 		kv("failure", oneLine(r))
 	}
 	kv("trace id", orDash(j.GetTraceId()))
-	for i, art := range j.GetArtifacts() {
-		key := ""
-		if i == 0 {
-			key = "artifacts"
-		}
-		kv(key, fmt.Sprintf("%-10s  %-16s  %s", artifactID(art), art.GetContentType(), formatBytes(art.GetSizeBytes())))
-	}
+	lines("artifacts", formatArtifacts(j.GetArtifacts()))
 	return tw.Flush()
 }
 
@@ -264,22 +290,173 @@ func artifactID(a *ingestv1.Artifact) string {
 	return n[strings.LastIndex(n, "/")+1:]
 }
 
-// formatSchema renders a schema on one line: "price number required, ...".
+// formatArtifacts renders artifacts as the lines of a table: id, media
+// type, size.
+func formatArtifacts(arts []*ingestv1.Artifact) []string {
+	rows := make([][]string, len(arts))
+	for i, art := range arts {
+		rows[i] = []string{artifactID(art), orDash(art.GetContentType()), formatBytes(art.GetSizeBytes())}
+	}
+	return formatTable(rows, 1)
+}
+
+// formatTable lays rows out as aligned columns separated by two spaces;
+// the last rightAligned columns are aligned to the right.
+func formatTable(rows [][]string, rightAligned int) []string {
+	var widths []int
+	for _, r := range rows {
+		for c, cell := range r {
+			if c == len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[c] = max(widths[c], runeLen(cell))
+		}
+	}
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		var b strings.Builder
+		for c, cell := range r {
+			pad := strings.Repeat(" ", widths[c]-runeLen(cell))
+			switch {
+			case c >= len(r)-rightAligned:
+				b.WriteString(pad + cell)
+			case c == len(r)-1:
+				b.WriteString(cell)
+			default:
+				b.WriteString(cell + pad)
+			}
+			if c < len(r)-1 {
+				b.WriteString("  ")
+			}
+		}
+		out[i] = b.String()
+	}
+	return out
+}
+
+// formatSchema renders a schema on one line: "price number required, ...",
+// then the primary key.
 func formatSchema(s *typev1.Schema) string {
 	parts := make([]string, 0, len(s.GetFields()))
 	for _, f := range s.GetFields() {
 		p := f.GetName() + " " + typeName(f.GetType())
-		if f.GetRequired() {
+		if ft := f.GetFormat(); ft != "" && ft != "default" {
+			p += " (" + ft + ")"
+		}
+		if f.GetConstraints().GetRequired() {
 			p += " required"
 		}
+		if f.GetConstraints().GetUnique() {
+			p += " unique"
+		}
 		parts = append(parts, p)
+	}
+	out := strings.Join(parts, ", ")
+	if pk := s.GetPrimaryKey(); len(pk) > 0 {
+		out += "; primary key " + strings.Join(pk, ", ")
+	}
+	return out
+}
+
+// typeName is a field type's Table Schema name: number, integer, string, ...
+func typeName(t typev1.FieldType) string {
+	return strings.ToLower(strings.TrimPrefix(t.String(), "FIELD_TYPE_"))
+}
+
+// formatDialect renders the fields of d that are set on one line; "" when
+// none is.
+func formatDialect(d *typev1.Dialect) string {
+	var parts []string
+	add := func(label, v string) {
+		if v != "" {
+			parts = append(parts, label+" "+strconv.Quote(v))
+		}
+	}
+	add("delimiter", d.GetDelimiter())
+	add("quote", d.GetQuoteChar())
+	if d != nil && d.DoubleQuote != nil {
+		if d.GetDoubleQuote() {
+			parts = append(parts, "double quote")
+		} else {
+			parts = append(parts, "no double quote")
+		}
+	}
+	add("escape", d.GetEscapeChar())
+	if d != nil && d.HeaderRows != nil {
+		parts = append(parts, fmt.Sprintf("header rows %d", d.GetHeaderRows()))
+	}
+	if d.GetSkipInitialSpace() {
+		parts = append(parts, "skip initial space")
+	}
+	add("comment prefix", d.GetCommentPrefix())
+	add("line terminator", d.GetLineTerminator())
+	if e := d.GetEncoding(); e != "" {
+		parts = append(parts, "encoding "+e)
 	}
 	return strings.Join(parts, ", ")
 }
 
-// typeName is a field type's short name: number, integer, string, ...
-func typeName(t typev1.FieldType) string {
-	return strings.ToLower(strings.TrimPrefix(t.String(), "FIELD_TYPE_"))
+// formatOptions renders the validation options that are set on one line;
+// "" when none is.
+func formatOptions(o *typev1.ValidationOptions) string {
+	var parts []string
+	if o != nil && o.MaxInvalidRows != nil {
+		parts = append(parts, fmt.Sprintf("max invalid rows %d", o.GetMaxInvalidRows()))
+	}
+	if o != nil && o.MaxInvalidRatio != nil {
+		parts = append(parts, "max invalid ratio "+strconv.FormatFloat(o.GetMaxInvalidRatio(), 'g', -1, 64))
+	}
+	if n := o.GetErrorSampleSize(); n != 0 {
+		parts = append(parts, fmt.Sprintf("error sample size %d", n))
+	}
+	if o.GetNeutralizeFormulas() {
+		parts = append(parts, "neutralize formulas")
+	}
+	return strings.Join(parts, ", ")
+}
+
+// formatErrorCounts renders error counts as the lines of a table by type
+// and field, the most frequent first, at most limit rows and then a line
+// saying how many were left out. It returns nil for no counts.
+func formatErrorCounts(counts []*typev1.ErrorCount, limit int) []string {
+	if len(counts) == 0 {
+		return nil
+	}
+	sorted := slices.Clone(counts)
+	slices.SortStableFunc(sorted, func(a, b *typev1.ErrorCount) int {
+		return cmp.Or(
+			cmp.Compare(b.GetCount(), a.GetCount()),
+			cmp.Compare(a.GetType(), b.GetType()),
+			cmp.Compare(a.GetFieldNumber(), b.GetFieldNumber()),
+			cmp.Compare(a.GetFieldName(), b.GetFieldName()),
+		)
+	})
+	rows := [][]string{{"TYPE", "FIELD", "COUNT"}}
+	for i, c := range sorted {
+		if i == limit {
+			break
+		}
+		rows = append(rows, []string{c.GetType(), formatErrorField(c.GetFieldNumber(), c.GetFieldName()), strconv.FormatInt(c.GetCount(), 10)})
+	}
+	out := formatTable(rows, 1)
+	if n := len(sorted) - limit; n > 0 {
+		out = append(out, fmt.Sprintf("... %d more in the errors artifact", n))
+	}
+	return out
+}
+
+// formatErrorField renders the field an error is about: `4 "price"`, `4`
+// without a name, `"price"` without a number, "-" for the row.
+func formatErrorField(number int32, name string) string {
+	switch {
+	case number > 0 && name != "":
+		return fmt.Sprintf("%d %q", number, name)
+	case number > 0:
+		return strconv.Itoa(int(number))
+	case name != "":
+		return strconv.Quote(name)
+	}
+	return "-"
 }
 
 // orDash returns s, or "-" when s is empty.

@@ -12,7 +12,6 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/protoadapt"
 	"google.golang.org/protobuf/types/known/durationpb"
 
@@ -177,13 +176,15 @@ func TestJobName(t *testing.T) {
 }
 
 func TestArtifactName(t *testing.T) {
-	for _, a := range []string{"source", "normalized", "rejects", "report"} {
+	for _, a := range []string{"source", "normalized", "parquet", "rejects", "schema", "errors", "report"} {
 		if got, err := artifactName("jobs/x", a); err != nil || got != "jobs/x/artifacts/"+a {
 			t.Errorf("artifactName(jobs/x, %s) = %q, %v", a, got, err)
 		}
 	}
-	if _, err := artifactName("jobs/x", "Report"); err == nil {
-		t.Errorf("artifactName accepted Report")
+	for _, a := range []string{"Report", "normalized.parquet", "error_report", ""} {
+		if _, err := artifactName("jobs/x", a); err == nil {
+			t.Errorf("artifactName accepted %q", a)
+		}
 	}
 }
 
@@ -210,49 +211,6 @@ func TestParseDelimiter(t *testing.T) {
 		if got != tt.want || (err != nil) != tt.wantErr {
 			t.Errorf("parseDelimiter(%q) = %q, %v; want %q, error %v", tt.in, got, err, tt.want, tt.wantErr)
 		}
-	}
-}
-
-func TestParseSchema(t *testing.T) {
-	tests := []struct {
-		name    string
-		in      string
-		want    *typev1.Schema
-		wantErr string
-	}{
-		{"enum names", `{"fields":[{"name":"price","type":"FIELD_TYPE_NUMBER","required":true}]}`,
-			&typev1.Schema{Fields: []*typev1.Field{{Name: "price", Type: typev1.FieldType_FIELD_TYPE_NUMBER, Required: true}}}, ""},
-		{"short names in any case", `{"fields":[{"name":"a","type":"number"},{"name":"b","type":"INT"},{"name":"c","type":"Bool"},
-			{"name":"d","type":"date"},{"name":"e","type":"timestamp"},{"name":"f","type":"text"},{"name":"g","type":"field_type_integer"}]}`,
-			&typev1.Schema{Fields: []*typev1.Field{
-				{Name: "a", Type: typev1.FieldType_FIELD_TYPE_NUMBER},
-				{Name: "b", Type: typev1.FieldType_FIELD_TYPE_INTEGER},
-				{Name: "c", Type: typev1.FieldType_FIELD_TYPE_BOOLEAN},
-				{Name: "d", Type: typev1.FieldType_FIELD_TYPE_DATE},
-				{Name: "e", Type: typev1.FieldType_FIELD_TYPE_DATETIME},
-				{Name: "f", Type: typev1.FieldType_FIELD_TYPE_STRING},
-				{Name: "g", Type: typev1.FieldType_FIELD_TYPE_INTEGER},
-			}}, ""},
-		{"enum numbers", `{"fields":[{"name":"a","type":3}]}`,
-			&typev1.Schema{Fields: []*typev1.Field{{Name: "a", Type: typev1.FieldType_FIELD_TYPE_NUMBER}}}, ""},
-		{"unknown type", `{"fields":[{"name":"a","type":"money"}]}`, nil, "money"},
-		{"unknown key", `{"fields":[{"name":"a","kind":"number"}]}`, nil, "kind"},
-		{"not JSON", `fields: []`, nil, "invalid JSON"},
-		{"two values", `{} {}`, nil, "more than one value"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseSchema([]byte(tt.in))
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Errorf("parseSchema = %v, %v; want an error about %q", got, err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil || !proto.Equal(got, tt.want) {
-				t.Errorf("parseSchema = %v, %v; want %v", got, err, tt.want)
-			}
-		})
 	}
 }
 
@@ -528,24 +486,6 @@ max            5
 				}
 			}
 		})
-	}
-}
-
-func TestFormatRowErrors(t *testing.T) {
-	tests := []struct {
-		errs []*typev1.RowError
-		want string
-	}{
-		{nil, "row errors: 0"},
-		{[]*typev1.RowError{{Line: 12, Column: 3, Code: "quote", Message: "bare \" in\nfield"}},
-			`row errors: 1 (quote 1); first: line 12, column 3: quote: bare " in field`},
-		{[]*typev1.RowError{{Line: 2, Field: "note", Code: "encoding", Value: strings.Repeat("x", 50)}, {Line: 3}},
-			`row errors: 2 (encoding 1, other 1); first: line 2, field "note": encoding (value "` + strings.Repeat("x", 39) + `…")`},
-	}
-	for _, tt := range tests {
-		if got := formatRowErrors(tt.errs); got != tt.want {
-			t.Errorf("formatRowErrors =\n%q, want\n%q", got, tt.want)
-		}
 	}
 }
 

@@ -8,12 +8,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/protobuf/proto"
 
 	ingestv1 "github.com/csvmesh/csvmesh/gen/csvmesh/ingest/v1"
 	typev1 "github.com/csvmesh/csvmesh/gen/csvmesh/type/v1"
@@ -45,10 +47,18 @@ server rejects a transfer that arrives damaged or incomplete. A progress bar
 is drawn on stderr when it is a terminal; otherwise one line per pass is
 printed when it ends. Ctrl-C cancels the upload; no job is created.
 
-The schema file is the JSON form of csvmesh.type.v1.Schema, e.g.
-  {"fields": [{"name": "price", "type": "FIELD_TYPE_NUMBER", "required": true}]}
-A type may also be written short, in any case: string (text), integer (int),
-number (float, double, decimal), boolean (bool), date, datetime (timestamp).
+--schema names a Frictionless Table Schema JSON file (at most 1 MiB), e.g.
+  {"fields": [{"name": "id", "type": "integer", "constraints": {"required": true}},
+              {"name": "price", "type": "number"}],
+   "primaryKey": ["id"]}
+Without it the schema is inferred from the whole file; 'csvctl schema JOB'
+prints a job's schema for editing and sending back. A file that is not a JSON
+object is refused before the upload (exit code 2); the server checks the
+schema itself and names the field and the problem.
+
+The dialect flags say how the file is written; what they leave unset is
+detected from the file. The validation flags set how many invalid rows fail
+the job and what the outputs look like.
 
 With --follow, upload then prints the job's events like 'csvctl watch', then
 the report table if the job succeeded, and exits like watch (0 SUCCEEDED,
@@ -56,25 +66,129 @@ the report table if the job succeeded, and exits like watch (0 SUCCEEDED,
 		setup: func(a *app, fs *flag.FlagSet) func(context.Context, []string) int {
 			var o uploadOptions
 			o.chunkSize = defaultChunkSize
-			fs.StringVar(&o.schemaPath, "schema", "", "JSON schema `file` to check the rows against (default: inferred)")
-			fs.StringVar(&o.delimiter, "delimiter", "", "field delimiter, one `character` or \\t (default ,)")
+			fs.StringVar(&o.schemaPath, "schema", "", "Frictionless Table Schema JSON `file` to check the rows against (default: inferred)")
 			fs.StringVar(&o.idempotencyKey, "idempotency-key", "", "`key` making a retried upload return the first upload's job")
 			fs.BoolVar(&o.noSHA, "no-sha", false, "do not compute and send the file's SHA-256")
 			fs.BoolVar(&o.follow, "follow", false, "watch the job after the upload and print its report")
 			fs.Var(&o.chunkSize, "chunk-size", "file bytes per upload message, at most 4MiB (`SIZE`)")
+			// Dialect.
+			fs.StringVar(&o.delimiter, "delimiter", "", "field delimiter, one `character` or \\t (default: detected)")
+			fs.StringVar(&o.quoteChar, "quote-char", "", "quote `character` (default \")")
+			fs.StringVar(&o.escapeChar, "escape-char", "", "`character` escaping a quote inside quotes, such as \\ (default: none)")
+			fs.BoolVar(&o.noDoubleQuote, "no-double-quote", false, "a quote inside quotes is not written twice (use with --escape-char)")
+			o.headerRows = optionalInt{min: 0, max: math.MaxInt32}
+			fs.Var(&o.headerRows, "header-rows", "header rows at the top, `N`; 0: no header (default 1)")
+			fs.BoolVar(&o.skipInitialSpace, "skip-initial-space", false, "ignore spaces right after a delimiter")
+			fs.StringVar(&o.commentPrefix, "comment-prefix", "", "skip lines starting with this `text`")
+			fs.StringVar(&o.encoding, "encoding", "", "text `encoding`: utf-8, utf-8-sig, utf-16le, utf-16be, windows-1252, iso-8859-1 (default: detected)")
+			// Validation options.
+			o.maxInvalidRows = optionalInt{min: 0, max: math.MaxInt64}
+			fs.Var(&o.maxInvalidRows, "max-invalid-rows", "fail the job when more than `N` rows are invalid (default: no limit)")
+			fs.Var(&o.maxInvalidRatio, "max-invalid-ratio", "fail the job when a larger share of rows than `R`, 0 to 1, is invalid (default: no limit)")
+			o.errorSampleSize = optionalInt{min: 0, max: maxErrorSampleSize}
+			fs.Var(&o.errorSampleSize, "error-sample-size", "row errors kept as a sample and streamed to watchers, `N` up to 10000 (default 100)")
+			fs.BoolVar(&o.neutralizeFormulas, "neutralize-formulas", false, "prefix text cells starting with = + - @ with ' in the outputs")
 			return func(ctx context.Context, args []string) int { return a.upload(ctx, args[0], o) }
 		},
 	}
 }
 
+// maxErrorSampleSize is the largest ValidationOptions.error_sample_size.
+const maxErrorSampleSize = 10000
+
 // uploadOptions are the flags of upload.
 type uploadOptions struct {
 	schemaPath     string
-	delimiter      string
 	idempotencyKey string
 	noSHA          bool
 	follow         bool
 	chunkSize      byteSize
+
+	// Dialect.
+	delimiter        string
+	quoteChar        string
+	escapeChar       string
+	noDoubleQuote    bool
+	headerRows       optionalInt
+	skipInitialSpace bool
+	commentPrefix    string
+	encoding         string
+
+	// Validation options.
+	maxInvalidRows     optionalInt
+	maxInvalidRatio    optionalRatio
+	errorSampleSize    optionalInt
+	neutralizeFormulas bool
+}
+
+// dialect returns the dialect the flags give, nil when they give none.
+func (o *uploadOptions) dialect() (*typev1.Dialect, error) {
+	d := &typev1.Dialect{
+		SkipInitialSpace: o.skipInitialSpace,
+		CommentPrefix:    o.commentPrefix,
+		Encoding:         o.encoding,
+	}
+	var err error
+	if d.Delimiter, err = parseDelimiter(o.delimiter); err != nil {
+		return nil, err
+	}
+	if d.QuoteChar, err = parseChar("quote-char", o.quoteChar); err != nil {
+		return nil, err
+	}
+	if d.EscapeChar, err = parseChar("escape-char", o.escapeChar); err != nil {
+		return nil, err
+	}
+	if o.noDoubleQuote {
+		d.DoubleQuote = proto.Bool(false)
+	}
+	if o.headerRows.set {
+		d.HeaderRows = proto.Int32(int32(o.headerRows.value))
+	}
+	if proto.Equal(d, &typev1.Dialect{}) {
+		return nil, nil
+	}
+	return d, nil
+}
+
+// validationOptions returns the options the flags give, nil when they give
+// none.
+func (o *uploadOptions) validationOptions() *typev1.ValidationOptions {
+	v := &typev1.ValidationOptions{
+		ErrorSampleSize:    int32(o.errorSampleSize.value),
+		NeutralizeFormulas: o.neutralizeFormulas,
+	}
+	if o.maxInvalidRows.set {
+		v.MaxInvalidRows = proto.Int64(o.maxInvalidRows.value)
+	}
+	if o.maxInvalidRatio.set {
+		v.MaxInvalidRatio = proto.Float64(o.maxInvalidRatio.value)
+	}
+	if proto.Equal(v, &typev1.ValidationOptions{}) {
+		return nil
+	}
+	return v
+}
+
+// metadata returns the upload metadata the flags give for the file at
+// path (without its size and SHA-256). A bad flag value is a usage error; a
+// schema file that cannot be sent is a *schemaFileError.
+func (o *uploadOptions) metadata(path string) (*ingestv1.UploadMetadata, error) {
+	d, err := o.dialect()
+	if err != nil {
+		return nil, err
+	}
+	meta := &ingestv1.UploadMetadata{
+		FileName:          fileNameOf(path),
+		IdempotencyKey:    o.idempotencyKey,
+		Dialect:           d,
+		ValidationOptions: o.validationOptions(),
+	}
+	if o.schemaPath != "" {
+		if meta.TableSchema, err = readTableSchema(o.schemaPath); err != nil {
+			return nil, err
+		}
+	}
+	return meta, nil
 }
 
 // upload uploads the file at path and prints the job's name; with
@@ -87,24 +201,16 @@ func (a *app) upload(ctx context.Context, path string, o uploadOptions) int {
 	if int64(o.chunkSize)+1024 > int64(a.maxMessage) {
 		return a.usageError(c, fmt.Sprintf("--chunk-size %s does not fit in --max-message-size %s", o.chunkSize.String(), a.maxMessage.String()))
 	}
-	delim, err := parseDelimiter(o.delimiter)
+	meta, err := o.metadata(path)
 	if err != nil {
-		return a.usageError(c, err.Error())
-	}
-	meta := &ingestv1.UploadMetadata{
-		FileName:       fileNameOf(path),
-		IdempotencyKey: o.idempotencyKey,
-	}
-	if delim != "" {
-		meta.Dialect = &typev1.Dialect{Delimiter: delim}
-	}
-	if o.schemaPath != "" {
-		s, err := readSchemaFile(o.schemaPath)
-		if err != nil {
-			fmt.Fprintf(a.stderr, "csvctl: %v\n", err)
-			return exitError
+		var se *schemaFileError
+		if errors.As(err, &se) {
+			// Refused before anything is sent: the command line named a
+			// file that cannot be a schema.
+			fmt.Fprintf(a.stderr, "csvctl upload: %v\n", err)
+			return exitUsage
 		}
-		meta.Schema = s
+		return a.usageError(c, err.Error())
 	}
 
 	what := "upload " + path

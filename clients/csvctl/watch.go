@@ -6,7 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -242,53 +243,57 @@ func formatJobProgress(p *ingestv1.Progress) string {
 	return strings.Join(parts, ", ")
 }
 
-// formatRowErrors summarises a batch of rejected rows: how many, how many
-// per reason, and the first in full.
+// rowErrorIndent starts the lines of the errors of a row-errors event.
+const rowErrorIndent = "    "
+
+// formatRowErrors renders a batch of row errors: a summary (how many, how
+// many of each type), then each error on its own indented line.
 func formatRowErrors(errs []*typev1.RowError) string {
 	if len(errs) == 0 {
 		return "row errors: 0"
 	}
-	byCode := map[string]int{}
+	byType := map[string]int{}
 	for _, e := range errs {
-		code := e.GetCode()
-		if code == "" {
-			code = "other"
-		}
-		byCode[code]++
+		byType[errorType(e)]++
 	}
-	reasons := make([]string, 0, len(byCode))
-	for c := range byCode {
-		reasons = append(reasons, c)
+	counts := make([]string, 0, len(byType))
+	for _, t := range slices.Sorted(maps.Keys(byType)) {
+		counts = append(counts, fmt.Sprintf("%s %d", t, byType[t]))
 	}
-	sort.Strings(reasons)
-	counts := make([]string, len(reasons))
-	for i, c := range reasons {
-		counts[i] = fmt.Sprintf("%s %d", c, byCode[c])
+	var b strings.Builder
+	fmt.Fprintf(&b, "row errors: %d (%s)", len(errs), strings.Join(counts, ", "))
+	for _, e := range errs {
+		b.WriteString("\n" + rowErrorIndent + formatRowError(e))
 	}
-	return fmt.Sprintf("row errors: %d (%s); first: %s", len(errs), strings.Join(counts, ", "), formatRowError(errs[0]))
+	return b.String()
 }
 
-// maxShownValue bounds how much of an offending value is shown.
-const maxShownValue = 40
+// errorType is e's type, "error" when the server gave none.
+func errorType(e *typev1.RowError) string {
+	if t := e.GetType(); t != "" {
+		return t
+	}
+	return "error"
+}
 
-// formatRowError renders one rejected row: where, why, and the value.
+// formatRowError renders one row error on one line:
+//
+//	row 7 (line 8, byte 312) field 4 "price" type-error: "12x" is not a number
+//
+// The field part is left out for errors about the whole row; the message
+// names the offending value.
 func formatRowError(e *typev1.RowError) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "line %d", e.GetLine())
-	switch {
-	case e.GetField() != "":
-		fmt.Fprintf(&b, ", field %q", e.GetField())
-	case e.GetColumn() > 0:
-		fmt.Fprintf(&b, ", column %d", e.GetColumn())
+	fmt.Fprintf(&b, "row %d (line %d, byte %d)", e.GetRowNumber(), e.GetLineNumber(), e.GetByteOffset())
+	if e.GetFieldNumber() > 0 || e.GetFieldName() != "" {
+		b.WriteString(" field ")
+		b.WriteString(formatErrorField(e.GetFieldNumber(), e.GetFieldName()))
 	}
-	if e.GetCode() != "" {
-		fmt.Fprintf(&b, ": %s", e.GetCode())
-	}
+	b.WriteString(" ")
+	b.WriteString(errorType(e))
 	if msg := oneLine(e.GetMessage()); msg != "" {
-		fmt.Fprintf(&b, ": %s", msg)
-	}
-	if v := e.GetValue(); v != "" {
-		fmt.Fprintf(&b, " (value %q)", truncate(v, maxShownValue))
+		b.WriteString(": ")
+		b.WriteString(msg)
 	}
 	return b.String()
 }

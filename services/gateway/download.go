@@ -46,6 +46,9 @@ func (g *gateway) download(w http.ResponseWriter, r *http.Request, params map[st
 	}
 	ct := first.GetContentType()
 	if ct == "" {
+		ct = artifactFiles[artifact].contentType
+	}
+	if ct == "" {
 		ct = "application/octet-stream"
 	}
 	h := w.Header()
@@ -77,9 +80,31 @@ func (g *gateway) download(w http.ResponseWriter, r *http.Request, params map[st
 	}
 }
 
-// downloadName is the attachment file name of an artifact: "{job}-{artifact}"
-// with an extension for CSV and JSON artifacts.
+// artifactFile is how a known artifact is saved: its file name and the
+// Content-Type answered when ingest gives none.
+type artifactFile struct {
+	name, contentType string
+}
+
+// artifactFiles maps the artifact segment of a resource name to its file.
+var artifactFiles = map[string]artifactFile{
+	"source":     {"source.csv", "text/csv"},
+	"normalized": {"normalized.csv", "text/csv"},
+	"parquet":    {"normalized.parquet", "application/vnd.apache.parquet"},
+	"rejects":    {"rejects.csv", "text/csv"},
+	"schema":     {"schema.json", "application/json"},
+	"errors":     {"errors.json", "application/json"},
+	"report":     {"report.json", "application/json"},
+}
+
+// downloadName is the attachment file name of an artifact: "{job}-" and the
+// artifact's file name (normalized.csv, normalized.parquet, schema.json,
+// ...); for an artifact this gateway does not know, "{job}-{artifact}" with
+// an extension for CSV and JSON.
 func downloadName(job, artifact, contentType string) string {
+	if f, ok := artifactFiles[artifact]; ok {
+		return job + "-" + f.name
+	}
 	name := job + "-" + artifact
 	mt, _, _ := mime.ParseMediaType(contentType)
 	switch mt {

@@ -35,26 +35,42 @@
 // the response also has the error's HTTP status.
 //
 // Uploads, POST /v1/jobs:upload, are streamed into ingest's client-streaming
-// UploadFile chunk by chunk, never held whole in memory. Two encodings:
+// UploadFile chunk by chunk, never held whole in memory. The upload metadata
+// are named:
+//
+//	file_name, sha256, idempotency_key  the file
+//	schema                              a Frictionless Table Schema as JSON text,
+//	                                    sent as UploadMetadata.table_schema
+//	delimiter, quote_char, double_quote, escape_char, header_rows,
+//	skip_initial_space, comment_prefix, encoding
+//	                                    the dialect (UploadMetadata.dialect)
+//	max_invalid_rows, max_invalid_ratio, error_sample_size, neutralize_formulas
+//	                                    the validation options
+//
+// Booleans are parsed with strconv.ParseBool (true, false, 1, 0, ...),
+// integers as decimal; a value that does not parse, or a schema that is not
+// a JSON object, is answered 400 with a BadRequest field violation naming the
+// parameter, before ingest is called. Two encodings:
 //
 //   - a raw body with Content-Type text/csv or application/octet-stream; the
-//     metadata comes from the query: file_name (required), sha256,
-//     idempotency_key (or the Idempotency-Key header), delimiter and schema
-//     (a csvmesh.type.v1.Schema as JSON); a Content-Length becomes the
-//     declared size, which ingest checks.
-//   - multipart/form-data with optional fields file_name, sha256,
-//     idempotency_key, delimiter and schema, all before the part named
-//     "file", whose filename is the default file_name. Nothing may follow
-//     the file part.
+//     metadata comes from the query (file_name is required; the
+//     Idempotency-Key header may carry idempotency_key); a Content-Length
+//     becomes the declared size, which ingest checks.
+//   - multipart/form-data with the metadata as form fields, all before the
+//     part named "file", whose filename is the default file_name; the schema
+//     may also be a file part named "schema" holding the JSON. Each field is
+//     bounded by WithMaxFormFieldBytes. Nothing may follow the file part.
 //
 // The answer is the UploadFileResponse, {"job": {...}}. A client that goes
 // away mid-body cancels the gRPC stream, so ingest keeps nothing.
 //
 // Raw downloads, GET .../artifacts/{artifact}:download, stream the artifact's
 // bytes as the body with the artifact's Content-Type and a
-// Content-Disposition attachment filename "{job}-{artifact}.csv" (".json" for
-// JSON artifacts). An error after the first byte aborts the response, so the
-// client sees a truncated transfer rather than a short file.
+// Content-Disposition attachment filename "{job}-" and the artifact's file
+// name: source.csv, normalized.csv, normalized.parquet (artifact parquet),
+// rejects.csv, schema.json, errors.json or report.json. An error after the
+// first byte aborts the response, so the client sees a truncated transfer
+// rather than a short file.
 package gateway
 
 import (

@@ -316,7 +316,7 @@ func TestDownload(t *testing.T) {
 	all := bytes.Join(chunks, nil)
 	sendAll := func(ct string, failAfter int) func(*ingestv1.DownloadArtifactRequest, grpc.ServerStreamingServer[ingestv1.DownloadArtifactResponse]) error {
 		return func(r *ingestv1.DownloadArtifactRequest, s grpc.ServerStreamingServer[ingestv1.DownloadArtifactResponse]) error {
-			if r.GetName() != "jobs/abc/artifacts/normalized" && r.GetName() != "jobs/abc/artifacts/report" {
+			if !strings.HasPrefix(r.GetName(), "jobs/abc/artifacts/") || strings.HasSuffix(r.GetName(), "/nope") {
 				return status.Errorf(codes.NotFound, "artifact %s not found", r.GetName())
 			}
 			for i, c := range chunks {
@@ -341,7 +341,20 @@ func TestDownload(t *testing.T) {
 		}{
 			{"normalized", "text/csv; charset=utf-8", "text/csv; charset=utf-8", `attachment; filename=abc-normalized.csv`},
 			{"report", "application/json", "application/json", `attachment; filename=abc-report.json`},
-			{"normalized", "", "application/octet-stream", `attachment; filename=abc-normalized`},
+			{"source", "text/csv", "text/csv", `attachment; filename=abc-source.csv`},
+			{"rejects", "text/csv", "text/csv", `attachment; filename=abc-rejects.csv`},
+			{"parquet", "application/vnd.apache.parquet", "application/vnd.apache.parquet", `attachment; filename=abc-normalized.parquet`},
+			{"schema", "application/json", "application/json", `attachment; filename=abc-schema.json`},
+			{"errors", "application/json", "application/json", `attachment; filename=abc-errors.json`},
+			// Without a Content-Type from ingest, a known artifact gets its own.
+			{"normalized", "", "text/csv", `attachment; filename=abc-normalized.csv`},
+			{"parquet", "", "application/vnd.apache.parquet", `attachment; filename=abc-normalized.parquet`},
+			{"schema", "", "application/json", `attachment; filename=abc-schema.json`},
+			{"errors", "", "application/json", `attachment; filename=abc-errors.json`},
+			// An artifact this gateway does not know is named by its type.
+			{"extra", "application/json", "application/json", `attachment; filename=abc-extra.json`},
+			{"extra", "text/csv", "text/csv", `attachment; filename=abc-extra.csv`},
+			{"extra", "", "application/octet-stream", `attachment; filename=abc-extra`},
 		}
 		for _, tc := range tests {
 			t.Run(tc.artifact+" "+tc.wantCT, func(t *testing.T) {
@@ -537,6 +550,7 @@ func TestOpenAPI(t *testing.T) {
 			if doc.Paths["/v1/jobs:upload"]["post"] == nil || doc.Paths["/v1/{name}:download"]["get"] == nil {
 				t.Errorf("document lacks the upload or raw download route (%d paths)", len(doc.Paths))
 			}
+			checkUploadParameters(t, doc.Paths["/v1/jobs:upload"]["post"])
 			// Every $ref points at a definition the document has.
 			for _, ref := range regexp.MustCompile(`"#/definitions/([A-Za-z0-9]+)"`).FindAllStringSubmatch(string(body), -1) {
 				if !bytes.Contains(body, []byte(`"`+ref[1]+`": {`)) {
@@ -544,6 +558,42 @@ func TestOpenAPI(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkUploadParameters checks that the upload operation lists every
+// metadata parameter with its type, and the body.
+func checkUploadParameters(t *testing.T, op any) {
+	t.Helper()
+	raw, err := json.Marshal(op)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o struct {
+		Parameters []struct {
+			Name, In, Type, Format string
+			Description            string
+		}
+	}
+	if err := json.Unmarshal(raw, &o); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range o.Parameters {
+		if p.In == "query" && p.Description == "" {
+			t.Errorf("parameter %s has no description", p.Name)
+		}
+		got = append(got, strings.Join(strings.Fields(p.Name+" "+p.In+" "+p.Type+" "+p.Format), " "))
+	}
+	want := []string{
+		"file_name query string", "sha256 query string", "idempotency_key query string", "schema query string",
+		"delimiter query string", "quote_char query string", "double_quote query boolean", "escape_char query string",
+		"header_rows query integer int32", "skip_initial_space query boolean", "comment_prefix query string", "encoding query string",
+		"max_invalid_rows query integer int64", "max_invalid_ratio query number double", "error_sample_size query integer int32",
+		"neutralize_formulas query boolean", "body body",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("upload parameters:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
 

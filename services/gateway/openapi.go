@@ -22,23 +22,20 @@ var handWrittenPaths = map[string]any{
 		"post": map[string]any{
 			"summary": "UploadFile over REST: the body is streamed chunk by chunk into the gRPC upload; the answer is the new job.",
 			"description": "Send the file as a raw body (Content-Type text/csv or application/octet-stream; metadata in the query) " +
-				"or as multipart/form-data whose fields (file_name, sha256, idempotency_key, delimiter, schema) come before the part named file.",
+				"or as multipart/form-data whose fields, named like the query parameters, come before the part named file; " +
+				"in a multipart body the schema may also be a file part named schema. The dialect parameters (delimiter to encoding) " +
+				"override detection; the validation options (max_invalid_rows to neutralize_formulas) set thresholds and outputs.",
 			"operationId": "IngestService_UploadFileREST",
 			"tags":        []string{"IngestService"},
 			"consumes":    []string{"text/csv", "application/octet-stream", "multipart/form-data"},
 			"produces":    []string{"application/json"},
-			"parameters": []any{
-				map[string]any{"name": "file_name", "in": "query", "type": "string", "description": "The file's name; required for a raw body, defaults to the file part's filename."},
-				map[string]any{"name": "sha256", "in": "query", "type": "string", "description": "The file's SHA-256 in hex; the upload fails unless the bytes match."},
-				map[string]any{"name": "idempotency_key", "in": "query", "type": "string", "description": "Also accepted as the Idempotency-Key header."},
-				map[string]any{"name": "delimiter", "in": "query", "type": "string", "description": "One ASCII character, URL-encoded (%3B for ';')."},
-				map[string]any{"name": "schema", "in": "query", "type": "string", "description": "JSON of csvmesh.type.v1.Schema."},
+			"parameters": append(uploadQueryParameters(),
 				map[string]any{"name": "body", "in": "body", "required": true, "schema": map[string]any{"type": "string", "format": "binary"}},
-			},
+			),
 			"responses": map[string]any{
 				"200": map[string]any{"description": "The file is stored; the job runs.", "schema": map[string]any{
 					"type": "object", "properties": map[string]any{"job": map[string]any{"$ref": "#/definitions/v1Job"}}}},
-				"400":     map[string]any{"description": "Bad metadata, an empty file, or a size or SHA-256 mismatch.", "schema": map[string]any{"$ref": "#/definitions/rpcStatus"}},
+				"400":     map[string]any{"description": "Bad metadata (a parameter that does not parse, an invalid Table Schema, dialect or option), an empty file, or a size or SHA-256 mismatch; the details name the field.", "schema": map[string]any{"$ref": "#/definitions/rpcStatus"}},
 				"413":     map[string]any{"description": "The file is over the limit.", "schema": map[string]any{"$ref": "#/definitions/rpcStatus"}},
 				"415":     map[string]any{"description": "An unsupported Content-Type.", "schema": map[string]any{"$ref": "#/definitions/rpcStatus"}},
 				"default": map[string]any{"description": "An error.", "schema": map[string]any{"$ref": "#/definitions/rpcStatus"}},
@@ -47,13 +44,15 @@ var handWrittenPaths = map[string]any{
 	},
 	"/v1/{name}:download": map[string]any{
 		"get": map[string]any{
-			"summary":     "DownloadArtifact over REST: the artifact's bytes as the body, with its Content-Type and a Content-Disposition filename.",
+			"summary": "DownloadArtifact over REST: the artifact's bytes as the body, with its Content-Type and a Content-Disposition filename " +
+				"{job}-source.csv, -normalized.csv, -normalized.parquet, -rejects.csv, -schema.json, -errors.json or -report.json.",
 			"operationId": "IngestService_DownloadArtifactRaw",
 			"tags":        []string{"IngestService"},
-			"produces":    []string{"text/csv", "application/json"},
+			"produces":    []string{"text/csv", "application/json", "application/vnd.apache.parquet"},
 			"parameters": []any{
 				map[string]any{"name": "name", "in": "path", "required": true, "type": "string", "pattern": "jobs/[^/]+/artifacts/[^/]+",
-					"description": "The artifact's resource name, jobs/{job}/artifacts/{source|normalized|rejects|report}."},
+					"description": "The artifact's resource name, jobs/{job}/artifacts/{artifact} where {artifact} is " +
+						"source, normalized, parquet, rejects, schema, errors or report."},
 			},
 			"responses": map[string]any{
 				"200":     map[string]any{"description": "The artifact.", "schema": map[string]any{"type": "file"}},
@@ -62,6 +61,19 @@ var handWrittenPaths = map[string]any{
 			},
 		},
 	},
+}
+
+// uploadQueryParameters describes metaFields as OpenAPI query parameters.
+func uploadQueryParameters() []any {
+	params := make([]any, 0, len(metaFields)+1)
+	for _, f := range metaFields {
+		p := map[string]any{"name": f.name, "in": "query", "type": f.kind, "description": f.doc}
+		if f.format != "" {
+			p["format"] = f.format
+		}
+		params = append(params, p)
+	}
+	return params
 }
 
 // openAPI is the document the gateway serves: the generated one plus the

@@ -17,10 +17,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	ingestv1 "github.com/csvmesh/csvmesh/gen/csvmesh/ingest/v1"
-	typev1 "github.com/csvmesh/csvmesh/gen/csvmesh/type/v1"
 )
 
 const (
@@ -32,10 +30,6 @@ const (
 	// filePart is the form name of the multipart part holding the file.
 	filePart = "file"
 )
-
-// metadataFields are the upload metadata a query parameter or a multipart
-// field may set.
-var metadataFields = []string{"file_name", "sha256", "idempotency_key", "delimiter", "schema"}
 
 // acceptedUploadTypes lists the Content-Types of an upload, for the 415 answer.
 const acceptedUploadTypes = "text/csv, application/octet-stream or multipart/form-data"
@@ -109,8 +103,8 @@ func (u *uploader) fromQuery(r *http.Request) error {
 	}
 	for _, k := range slices.Sorted(maps.Keys(q)) {
 		vs := q[k]
-		if !slices.Contains(metadataFields, k) {
-			return fieldViolation(k, fmt.Sprintf("unknown query parameter %q; upload metadata is %s", k, strings.Join(metadataFields, ", ")))
+		if _, ok := lookupMetaField(k); !ok {
+			return fieldViolation(k, fmt.Sprintf("unknown query parameter %q; upload metadata is %s", k, strings.Join(metaFieldNames, ", ")))
 		}
 		if len(vs) > 1 {
 			return fieldViolation(k, fmt.Sprintf("query parameter %q given %d times", k, len(vs)))
@@ -134,23 +128,12 @@ func (u *uploader) setField(name, value, source string) error {
 	if prev, ok := u.set[name]; ok {
 		return fieldViolation(name, fmt.Sprintf("%s given twice (as %s and %s)", name, prev, source))
 	}
-	switch name {
-	case "file_name":
-		u.meta.FileName = value
-	case "sha256":
-		u.meta.Sha256 = value
-	case "idempotency_key":
-		u.meta.IdempotencyKey = value
-	case "delimiter":
-		u.meta.Dialect = &typev1.Dialect{Delimiter: value}
-	case "schema":
-		s := &typev1.Schema{}
-		if err := protojson.Unmarshal([]byte(value), s); err != nil {
-			return fieldViolation("schema", fmt.Sprintf("schema is not a csvmesh.type.v1.Schema in JSON: %v", err))
-		}
-		u.meta.Schema = s
-	default:
+	f, ok := lookupMetaField(name)
+	if !ok {
 		return fieldViolation(name, fmt.Sprintf("unknown upload field %q", name))
+	}
+	if err := f.set(u.meta, value); err != nil {
+		return fieldViolation(name, fmt.Sprintf("%s %s: %v", source, name, err))
 	}
 	u.set[name] = source
 	return nil
@@ -204,8 +187,8 @@ func (u *uploader) multipart(ctx context.Context, r *http.Request) error {
 				return nil
 			})
 		}
-		if !slices.Contains(metadataFields, name) {
-			return fieldViolation(name, fmt.Sprintf("unknown form field %q; fields are %s, then %q", name, strings.Join(metadataFields, ", "), filePart))
+		if _, ok := lookupMetaField(name); !ok {
+			return fieldViolation(name, fmt.Sprintf("unknown form field %q; fields are %s, then %q", name, strings.Join(metaFieldNames, ", "), filePart))
 		}
 		value, err := io.ReadAll(io.LimitReader(part, u.g.cfg.maxFormFieldBytes+1))
 		if err != nil {

@@ -22,18 +22,32 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	ingestv1 "github.com/csvmesh/csvmesh/gen/csvmesh/ingest/v1"
 	typev1 "github.com/csvmesh/csvmesh/gen/csvmesh/type/v1"
 	"github.com/csvmesh/csvmesh/services/gateway"
 )
 
-const testSchemaJSON = `{"fields":[{"name":"id","type":"FIELD_TYPE_INTEGER","required":true},{"name":"price","type":"FIELD_TYPE_NUMBER"}]}`
+// testSchemaJSON is a Frictionless Table Schema, and testSchema the Struct
+// the gateway must send for it.
+const testSchemaJSON = `{"fields":[{"name":"id","type":"integer","constraints":{"required":true}},{"name":"price","type":"number"}],"primaryKey":["id"]}`
 
-var testSchema = &typev1.Schema{Fields: []*typev1.Field{
-	{Name: "id", Type: typev1.FieldType_FIELD_TYPE_INTEGER, Required: true},
-	{Name: "price", Type: typev1.FieldType_FIELD_TYPE_NUMBER},
-}}
+var testSchema = mustStruct(map[string]any{
+	"fields": []any{
+		map[string]any{"name": "id", "type": "integer", "constraints": map[string]any{"required": true}},
+		map[string]any{"name": "price", "type": "number"},
+	},
+	"primaryKey": []any{"id"},
+})
+
+func mustStruct(m map[string]any) *structpb.Struct {
+	s, err := structpb.NewStruct(m)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
 
 // csvBody returns n bytes of CSV-looking data.
 func csvBody(n int) []byte {
@@ -103,7 +117,7 @@ func TestUpload(t *testing.T) {
 			FileName:          "trades.csv",
 			DeclaredSizeBytes: &size,
 			Sha256:            "abc123",
-			Schema:            testSchema,
+			TableSchema:       testSchema,
 			Dialect:           &typev1.Dialect{Delimiter: ";"},
 			IdempotencyKey:    "key-1",
 		},
@@ -132,7 +146,7 @@ func TestUpload(t *testing.T) {
 		wantMeta: &ingestv1.UploadMetadata{
 			FileName:       "prices.csv",
 			Sha256:         "def456",
-			Schema:         testSchema,
+			TableSchema:    testSchema,
 			Dialect:        &typev1.Dialect{Delimiter: "\t"},
 			IdempotencyKey: "key-3",
 		},
