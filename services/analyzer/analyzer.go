@@ -10,8 +10,10 @@
 //   - INTEGER and NUMBER columns get count, mean, std (ddof=1), min, max and
 //     the requested quantiles, interpolated linearly exactly as numpy and
 //     pandas do;
-//   - STRING, BOOLEAN, DATE and DATETIME columns get count, unique, top and
-//     freq, computed on the text of the values.
+//   - STRING, BOOLEAN, DATE, DATETIME, TIME, YEAR, YEARMONTH, DURATION and
+//     ANY columns get count, unique, top and freq, computed on the text of
+//     the values (the validator's canonical forms: booleans are "true" and
+//     "false").
 //
 // Results are exact at any file size within a memory budget: the values
 // quantiles need and the distinct values of text columns stay in memory while
@@ -177,7 +179,10 @@ func CheckSchema(schema *typev1.Schema) error {
 		switch f.GetType() {
 		case typev1.FieldType_FIELD_TYPE_STRING, typev1.FieldType_FIELD_TYPE_INTEGER,
 			typev1.FieldType_FIELD_TYPE_NUMBER, typev1.FieldType_FIELD_TYPE_BOOLEAN,
-			typev1.FieldType_FIELD_TYPE_DATE, typev1.FieldType_FIELD_TYPE_DATETIME:
+			typev1.FieldType_FIELD_TYPE_DATE, typev1.FieldType_FIELD_TYPE_DATETIME,
+			typev1.FieldType_FIELD_TYPE_TIME, typev1.FieldType_FIELD_TYPE_YEAR,
+			typev1.FieldType_FIELD_TYPE_YEARMONTH, typev1.FieldType_FIELD_TYPE_DURATION,
+			typev1.FieldType_FIELD_TYPE_ANY:
 		default:
 			return fmt.Errorf("%w: fields[%d] (%q) has type %v", ErrInvalidSchema, i, f.GetName(), f.GetType())
 		}

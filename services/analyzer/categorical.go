@@ -83,9 +83,10 @@ const (
 	maxArenaBlock = 1 << 20
 )
 
-// catCol accumulates a STRING, BOOLEAN, DATE or DATETIME column: a count per
-// distinct value with the row it first appears in. The entries live in
-// memory while the budget allows, then go to disk as runs sorted by value.
+// catCol accumulates a non-numeric column (STRING, BOOLEAN, DATE, ...): a
+// count per distinct value with the row it first appears in. The entries
+// live in memory while the budget allows, then go to disk as runs sorted by
+// value.
 //
 // While every value the column holds in memory is greater than the one
 // before it (sorted is true: timestamps, sequence numbers, a file sorted by

@@ -650,3 +650,52 @@ func TestTopValueIsBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestCategoricalTypes checks that every non-numeric type of the Table
+// Schema model is described like a string column, on the validator's
+// canonical text, missing values being empty fields.
+func TestCategoricalTypes(t *testing.T) {
+	tests := []struct {
+		typ    typev1.FieldType
+		values []string // one per row; "" is missing
+		count  int64
+		nulls  int64
+		unique int64
+		top    string
+		freq   int64
+	}{
+		{typev1.FieldType_FIELD_TYPE_BOOLEAN, []string{"true", "false", "", "true"}, 3, 1, 2, "true", 2},
+		{typev1.FieldType_FIELD_TYPE_TIME, []string{"09:30:00", "16:00:00.5", "16:00:00.5", ""}, 3, 1, 2, "16:00:00.5", 2},
+		{typev1.FieldType_FIELD_TYPE_YEAR, []string{"2024", "2023", "2024", "2024"}, 4, 0, 2, "2024", 3},
+		{typev1.FieldType_FIELD_TYPE_YEARMONTH, []string{"", "2024-03", "", "2024-01"}, 2, 2, 2, "2024-03", 1},
+		{typev1.FieldType_FIELD_TYPE_DURATION, []string{"P1DT2H", "PT0.5S", "PT0.5S", "P1DT2H"}, 4, 0, 2, "P1DT2H", 2},
+		{typev1.FieldType_FIELD_TYPE_ANY, []string{"x", "1", "", "1"}, 3, 1, 2, "1", 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.typ.String(), func(t *testing.T) {
+			// A second column keeps a row with a missing value from being
+			// an empty line.
+			schema := &typev1.Schema{Fields: []*typev1.Field{{Name: "v", Type: tc.typ}, {Name: "k", Type: typev1.FieldType_FIELD_TYPE_INTEGER}}}
+			if err := CheckSchema(schema); err != nil {
+				t.Fatalf("CheckSchema: %v", err)
+			}
+			data := "v,k\n"
+			for i, v := range tc.values {
+				data += fmt.Sprintf("%s,%d\n", v, i)
+			}
+			rep, err := Analyze(context.Background(), strings.NewReader(data), schema, true, nil, Config{}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := rep.GetColumns()[0]
+			cs := c.GetCategorical()
+			if c.GetType() != tc.typ || c.GetNumeric() != nil || cs == nil {
+				t.Fatalf("column %v, want categorical statistics of type %v", c, tc.typ)
+			}
+			if c.GetCount() != tc.count || c.GetNullCount() != tc.nulls || cs.GetUnique() != tc.unique || cs.GetTop() != tc.top || cs.GetFreq() != tc.freq {
+				t.Errorf("count %d null_count %d unique %d top %q freq %d, want %d %d %d %q %d",
+					c.GetCount(), c.GetNullCount(), cs.GetUnique(), cs.GetTop(), cs.GetFreq(), tc.count, tc.nulls, tc.unique, tc.top, tc.freq)
+			}
+		})
+	}
+}

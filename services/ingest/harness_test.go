@@ -3,6 +3,7 @@ package ingest
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -91,7 +93,9 @@ func newHarness(t *testing.T, mk func(storage.Store) (validatorv1.ValidatorServi
 		t.Fatal(err)
 	}
 	val, an := mk(store)
-	down := grpcx.NewServer(grpcx.ServerConfig{Logger: quiet})
+	// Stop waits for the handlers: a fake still writing outputs when a test
+	// ends would race with the removal of its temporary directory.
+	down := grpcx.NewServer(grpcx.ServerConfig{Logger: quiet}, grpc.WaitForHandlers(true))
 	validatorv1.RegisterValidatorServiceServer(down, val)
 	analyzerv1.RegisterAnalyzerServiceServer(down, an)
 	conn := grpctest.Serve(t, down)
@@ -363,6 +367,17 @@ func (v *fakeValidator) callCount() int {
 	return v.calls
 }
 
+// fakeSchemaJSON is what fakeValidate writes as the schema artifact.
+const fakeSchemaJSON = `{"fields":[{"name":"a","type":"string"}]}`
+
+// fakeParquet is what fakeValidate writes as the Parquet artifact.
+const fakeParquet = "PAR1 fake PAR1"
+
+// fakeValidate "validates" by lines: every line after the header that
+// contains "bad" is a type-error in field a and rejected, every other line
+// is copied to the normalized output. It writes every output the request
+// names, applies the options' max_invalid_rows (ThresholdExceeded) and
+// warns about invalid rows under it.
 func fakeValidate(store storage.Store, req *validatorv1.ValidateRequest, stream validatorv1.ValidatorService_ValidateServer) error {
 	ctx := stream.Context()
 	src, err := store.Open(ctx, req.GetSource().GetKey())
@@ -386,6 +401,7 @@ func fakeValidate(store storage.Store, req *validatorv1.ValidateRequest, stream 
 	header := true
 	for sc.Scan() {
 		line := sc.Text()
+		offset := bytesRead
 		bytesRead += int64(len(line)) + 1
 		if header {
 			header = false
@@ -397,7 +413,7 @@ func fakeValidate(store storage.Store, req *validatorv1.ValidateRequest, stream 
 			rejected++
 			fmt.Fprintf(rej, "%d,bad\n", total+1)
 			if err := stream.Send(&validatorv1.ValidateResponse{Event: &validatorv1.ValidateResponse_RowErrors{RowErrors: &validatorv1.RowErrorBatch{
-				Errors: []*typev1.RowError{{Line: total + 1, Record: total + 1, Code: "type", Message: "bad row", Value: line}},
+				Errors: []*typev1.RowError{fakeRowError(total+1, offset, line)},
 			}}}); err != nil {
 				return err
 			}
@@ -414,16 +430,67 @@ func fakeValidate(store storage.Store, req *validatorv1.ValidateRequest, stream 
 	if header {
 		return status.Error(codes.FailedPrecondition, "the file is empty")
 	}
+	res := &validatorv1.ValidationResult{
+		RowsTotal: total, RowsValid: valid, RowsRejected: rejected, BytesRead: bytesRead,
+		Schema:         &typev1.Schema{Fields: []*typev1.Field{{Name: "a", Type: typev1.FieldType_FIELD_TYPE_STRING}}},
+		SchemaInferred: req.GetSchema() == nil,
+		Dialect:        &typev1.Dialect{Delimiter: cmp.Or(req.GetDialect().GetDelimiter(), ","), Encoding: "utf-8"},
+		ErrorTotal:     rejected,
+	}
+	if rejected > 0 {
+		res.ErrorCounts = []*typev1.ErrorCount{{Type: "type-error", FieldName: "a", FieldNumber: 1, Count: rejected}}
+	}
+	if o := req.GetOptions(); o != nil && o.MaxInvalidRows != nil {
+		if rejected > o.GetMaxInvalidRows() {
+			res.ThresholdExceeded = fmt.Sprintf("%d rows are invalid, more than max_invalid_rows (%d)", rejected, o.GetMaxInvalidRows())
+		} else if rejected > 0 {
+			res.Warnings = []string{fmt.Sprintf("%d rows are invalid, within max_invalid_rows (%d)", rejected, o.GetMaxInvalidRows())}
+		}
+	}
+	outputs := []struct {
+		ref  *typev1.ObjectRef
+		body string
+		size *int64
+	}{
+		{req.GetParquetOutput(), fakeParquet, &res.ParquetSizeBytes},
+		{req.GetSchemaOutput(), fakeSchemaJSON, &res.SchemaSizeBytes},
+		{req.GetErrorReportOutput(), fmt.Sprintf(`{"errorTotal":%d}`, rejected), &res.ErrorReportSizeBytes},
+	}
+	for _, o := range outputs {
+		if o.ref.GetKey() == "" {
+			continue
+		}
+		if err := writeObject(ctx, store, o.ref.GetKey(), o.body); err != nil {
+			return err
+		}
+		*o.size = int64(len(o.body))
+	}
 	if err := norm.Commit(); err != nil {
 		return err
 	}
 	if err := rej.Commit(); err != nil {
 		return err
 	}
-	return stream.Send(&validatorv1.ValidateResponse{Event: &validatorv1.ValidateResponse_Result{Result: &validatorv1.ValidationResult{
-		RowsTotal: total, RowsValid: valid, RowsRejected: rejected, BytesRead: bytesRead,
-		Schema: &typev1.Schema{Fields: []*typev1.Field{{Name: "a", Type: typev1.FieldType_FIELD_TYPE_STRING}}},
-	}}})
+	return stream.Send(&validatorv1.ValidateResponse{Event: &validatorv1.ValidateResponse_Result{Result: res}})
+}
+
+// fakeRowError is the error fakeValidate reports for a bad line.
+func fakeRowError(line, offset int64, value string) *typev1.RowError {
+	return &typev1.RowError{Type: "type-error", RowNumber: line, LineNumber: line, ByteOffset: offset,
+		FieldNumber: 1, FieldName: "a", Value: value, Message: "bad row"}
+}
+
+// writeObject stores body under key.
+func writeObject(ctx context.Context, store storage.Store, key, body string) error {
+	w, err := store.Create(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer w.Abort()
+	if _, err := io.WriteString(w, body); err != nil {
+		return err
+	}
+	return w.Commit()
 }
 
 // fakeAnalyzer is an AnalyzerServiceServer for orchestration tests. Unless

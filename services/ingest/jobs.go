@@ -377,7 +377,7 @@ func (s *Server) removeUnlisted(ctx context.Context, job *ingestv1.Job) {
 	for _, a := range job.GetArtifacts() {
 		listed[a.GetKind()] = true
 	}
-	for _, k := range []ingestv1.Artifact_Kind{ingestv1.Artifact_KIND_NORMALIZED, ingestv1.Artifact_KIND_REJECTS, ingestv1.Artifact_KIND_REPORT} {
+	for _, k := range outputKinds {
 		if listed[k] {
 			continue
 		}

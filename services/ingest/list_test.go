@@ -71,15 +71,16 @@ func TestListJobsView(t *testing.T) {
 	})
 }
 
-// bigSamplesValidator records MaxSampleErrors row errors of about perError
-// bytes each, so that a full job is about MaxSampleErrors*perError bytes.
+// bigSamplesValidator records DefaultErrorSampleSize row errors of about
+// perError bytes each, so that a full job is about
+// DefaultErrorSampleSize*perError bytes.
 func bigSamplesValidator(perError int) *fakeValidator {
 	val := &fakeValidator{}
 	val.fn = func(_ int, req *validatorv1.ValidateRequest, s validatorv1.ValidatorService_ValidateServer) error {
 		var errs []*typev1.RowError
-		for i := range MaxSampleErrors {
+		for i := range DefaultErrorSampleSize {
 			line := int64(1000 + i)
-			errs = append(errs, &typev1.RowError{Line: line, Record: line, Code: "type", Message: "bad", Value: strings.Repeat("v", perError)})
+			errs = append(errs, &typev1.RowError{Type: "type-error", RowNumber: line, LineNumber: line, Message: "bad", Value: strings.Repeat("v", perError)})
 		}
 		if err := s.Send(&validatorv1.ValidateResponse{Event: &validatorv1.ValidateResponse_RowErrors{RowErrors: &validatorv1.RowErrorBatch{Errors: errs}}}); err != nil {
 			return err
@@ -141,7 +142,7 @@ func TestListJobsPageByteLimit(t *testing.T) {
 						for _, j := range resp.GetJobs() {
 							got = append(got, j.GetName())
 							n := len(j.GetValidation().GetSampleErrors())
-							if full := n == MaxSampleErrors; full != (l.view == ingestv1.JobView_JOB_VIEW_FULL) || (!full && n != 0) {
+							if full := n == DefaultErrorSampleSize; full != (l.view == ingestv1.JobView_JOB_VIEW_FULL) || (!full && n != 0) {
 								t.Errorf("job %s in view %s has %d sample errors", j.GetName(), l.view, n)
 							}
 						}

@@ -56,8 +56,17 @@ type artifactKind struct {
 var artifactKinds = []artifactKind{
 	{ingestv1.Artifact_KIND_SOURCE, "source", "source.csv", "text/csv"},
 	{ingestv1.Artifact_KIND_NORMALIZED, "normalized", "normalized.csv", "text/csv"},
+	{ingestv1.Artifact_KIND_PARQUET, "parquet", "normalized.parquet", "application/vnd.apache.parquet"},
 	{ingestv1.Artifact_KIND_REJECTS, "rejects", "rejects.csv", "text/csv"},
+	{ingestv1.Artifact_KIND_SCHEMA, "schema", "schema.json", "application/json"},
+	{ingestv1.Artifact_KIND_ERROR_REPORT, "errors", "errors.json", "application/json"},
 	{ingestv1.Artifact_KIND_REPORT, "report", "report.json", "application/json"},
+}
+
+// outputKinds are the artifacts the stages write: every kind but the source.
+var outputKinds = []ingestv1.Artifact_Kind{
+	ingestv1.Artifact_KIND_NORMALIZED, ingestv1.Artifact_KIND_PARQUET, ingestv1.Artifact_KIND_REJECTS,
+	ingestv1.Artifact_KIND_SCHEMA, ingestv1.Artifact_KIND_ERROR_REPORT, ingestv1.Artifact_KIND_REPORT,
 }
 
 func artifactOf(k ingestv1.Artifact_Kind) artifactKind {
@@ -87,7 +96,7 @@ func parseArtifactName(field, name string) (string, artifactKind, error) {
 		return "", artifactKind{}, invalidField(field, "an artifact name is required, such as jobs/{id}/artifacts/report")
 	}
 	if !strings.HasPrefix(name, "jobs/") || !ok || !validJobID(jobPart) || seg == "" || strings.Contains(seg, "/") {
-		return "", artifactKind{}, invalidField(field, "%q is not an artifact name; expected jobs/{id}/artifacts/{source|normalized|rejects|report}", name)
+		return "", artifactKind{}, invalidField(field, "%q is not an artifact name; expected jobs/{id}/artifacts/{%s}", name, artifactSegments())
 	}
 	for _, a := range artifactKinds {
 		if a.segment == seg {
@@ -95,4 +104,13 @@ func parseArtifactName(field, name string) (string, artifactKind, error) {
 		}
 	}
 	return "", artifactKind{}, &notFoundError{resourceType: resourceTypeArtifact, name: name}
+}
+
+// artifactSegments lists the artifact segments, `source|normalized|...`.
+func artifactSegments() string {
+	segs := make([]string, len(artifactKinds))
+	for i, a := range artifactKinds {
+		segs[i] = a.segment
+	}
+	return strings.Join(segs, "|")
 }

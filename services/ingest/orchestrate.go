@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -323,17 +324,22 @@ func (s *Server) execute(ctx context.Context, id string, job *ingestv1.Job) (ing
 // validate runs the validation stage and returns its result.
 func (s *Server) validate(ctx context.Context, id string, job *ingestv1.Job) (*validatorv1.ValidationResult, *recorder, error) {
 	req := &validatorv1.ValidateRequest{
-		Job:              job.GetName(),
-		Source:           &typev1.ObjectRef{Key: objectKey(id, ingestv1.Artifact_KIND_SOURCE)},
-		Range:            &typev1.ByteRange{},
-		RangeHasHeader:   true,
-		FirstLine:        1,
-		Dialect:          job.GetDialect(),
-		Schema:           job.GetSchema(),
-		NormalizedOutput: &typev1.ObjectRef{Key: objectKey(id, ingestv1.Artifact_KIND_NORMALIZED)},
-		RejectsOutput:    &typev1.ObjectRef{Key: objectKey(id, ingestv1.Artifact_KIND_REJECTS)},
+		Job:               job.GetName(),
+		Source:            &typev1.ObjectRef{Key: objectKey(id, ingestv1.Artifact_KIND_SOURCE)},
+		Range:             &typev1.ByteRange{},
+		RangeHasHeader:    true,
+		FirstLine:         1,
+		Dialect:           job.GetDialect(),
+		Schema:            job.GetSchema(),
+		Options:           job.GetValidationOptions(),
+		NormalizedOutput:  &typev1.ObjectRef{Key: objectKey(id, ingestv1.Artifact_KIND_NORMALIZED)},
+		RejectsOutput:     &typev1.ObjectRef{Key: objectKey(id, ingestv1.Artifact_KIND_REJECTS)},
+		ParquetOutput:     &typev1.ObjectRef{Key: objectKey(id, ingestv1.Artifact_KIND_PARQUET)},
+		SchemaOutput:      &typev1.ObjectRef{Key: objectKey(id, ingestv1.Artifact_KIND_SCHEMA)},
+		ErrorReportOutput: &typev1.ObjectRef{Key: objectKey(id, ingestv1.Artifact_KIND_ERROR_REPORT)},
 	}
 	rec := s.newRecorder(id, ingestv1.Job_STATE_VALIDATING)
+	rec.sampleSize = errorSampleSize(job.GetValidationOptions())
 	if err := s.retryStore(ctx, rec.load); err != nil {
 		return nil, nil, fmt.Errorf("read the job's recorded row errors: %w", err)
 	}
@@ -366,41 +372,81 @@ func (s *Server) validate(ctx context.Context, id string, job *ingestv1.Job) (*v
 	return result, rec, nil
 }
 
-// validated records the end of validation: the job moves on to ANALYZING,
-// or fails when no row is valid.
-func (s *Server) validated(ctx context.Context, id string, res *validatorv1.ValidationResult, rec *recorder) (*ingestv1.Job, error) {
-	normSize, err := s.store.Stat(ctx, objectKey(id, ingestv1.Artifact_KIND_NORMALIZED))
-	if err != nil {
-		return nil, s.missingOutput(ctx, "validation failed: the validator did not write the normalized rows", err)
+// errorSampleSize is how many row errors a job with options o keeps.
+func errorSampleSize(o *typev1.ValidationOptions) int {
+	if n := int(o.GetErrorSampleSize()); n > 0 {
+		return n
 	}
-	rejSize, err := s.store.Stat(ctx, objectKey(id, ingestv1.Artifact_KIND_REJECTS))
-	if err != nil {
-		return nil, s.missingOutput(ctx, "validation failed: the validator did not write the rejected rows", err)
+	return DefaultErrorSampleSize
+}
+
+// validated records the end of validation: the job moves on to ANALYZING,
+// or fails when the invalid rows exceed a threshold of the job's options or
+// no row is valid. A failed job lists the rejects, the schema and the error
+// report, so that its user can see why; the normalized outputs it does not
+// list are removed once it has ended.
+func (s *Server) validated(ctx context.Context, id string, res *validatorv1.ValidationResult, rec *recorder) (*ingestv1.Job, error) {
+	var failure string
+	switch {
+	case res.GetThresholdExceeded() != "":
+		failure = res.GetThresholdExceeded()
+	case res.GetRowsTotal() == 0:
+		failure = "the file has no data rows"
+	case res.GetRowsValid() == 0:
+		failure = fmt.Sprintf("all %d rows were rejected; download the rejects artifact for the reasons", res.GetRowsTotal())
+	}
+	// The outputs the job lists: the rejects always, the normalized rows
+	// only when the job goes on; the schema and error report when written.
+	type output struct {
+		kind     ingestv1.Artifact_Kind
+		what     string
+		required bool
+	}
+	var outputs []output
+	if failure == "" {
+		outputs = append(outputs,
+			output{ingestv1.Artifact_KIND_NORMALIZED, "the normalized rows", true},
+			output{ingestv1.Artifact_KIND_PARQUET, "the Parquet file", true})
+	}
+	outputs = append(outputs,
+		output{ingestv1.Artifact_KIND_REJECTS, "the rejected rows", true},
+		output{ingestv1.Artifact_KIND_SCHEMA, "the schema", failure == ""},
+		output{ingestv1.Artifact_KIND_ERROR_REPORT, "the error report", failure == ""})
+	var listed []*ingestv1.Artifact
+	for _, o := range outputs {
+		size, err := s.store.Stat(ctx, objectKey(id, o.kind))
+		switch {
+		case err == nil:
+			listed = append(listed, artifact(id, o.kind, size))
+		case o.required:
+			return nil, s.missingOutput(ctx, "validation failed: the validator did not write "+o.what, err)
+		default:
+			s.log.WarnContext(ctx, "the validator did not write "+o.what+" of a failed job", "error", err.Error())
+		}
 	}
 	return s.update(ctx, id, ingestv1.Job_STATE_VALIDATING, func(job *ingestv1.Job) []*ingestv1.JobEvent {
 		job.Validation = &ingestv1.ValidationSummary{
-			RowsTotal:    res.GetRowsTotal(),
-			RowsValid:    res.GetRowsValid(),
-			RowsRejected: res.GetRowsRejected(),
-			Schema:       res.GetSchema(),
-			SampleErrors: rec.samples,
+			RowsTotal:      res.GetRowsTotal(),
+			RowsValid:      res.GetRowsValid(),
+			RowsRejected:   res.GetRowsRejected(),
+			Schema:         res.GetSchema(),
+			SampleErrors:   rec.samples,
+			Dialect:        res.GetDialect(),
+			SchemaInferred: res.GetSchemaInferred(),
+			ErrorCounts:    res.GetErrorCounts(),
+			ErrorTotal:     res.GetErrorTotal(),
+			Warnings:       res.GetWarnings(),
 		}
 		events := rec.flush(job)
-		setArtifact(job, artifact(id, ingestv1.Artifact_KIND_REJECTS, rejSize))
-		var msg string
-		switch {
-		case res.GetRowsTotal() == 0:
-			msg = "the file has no data rows"
-		case res.GetRowsValid() == 0:
-			msg = fmt.Sprintf("all %d rows were rejected; download the rejects artifact for the reasons", res.GetRowsTotal())
+		for _, a := range listed {
+			setArtifact(job, a)
 		}
-		if msg != "" {
+		if failure != "" {
 			job.State = ingestv1.Job_STATE_FAILED
-			job.FailureReason = msg
+			job.FailureReason = failure
 			job.EndTime = timestamppb.New(s.opts.now())
-			return append(events, stateChange(ingestv1.Job_STATE_VALIDATING, job.State, msg))
+			return append(events, stateChange(ingestv1.Job_STATE_VALIDATING, job.State, failure))
 		}
-		setArtifact(job, artifact(id, ingestv1.Artifact_KIND_NORMALIZED, normSize))
 		job.State = ingestv1.Job_STATE_ANALYZING
 		job.Progress = nil
 		return append(events, stateChange(ingestv1.Job_STATE_VALIDATING, job.State,
@@ -488,10 +534,32 @@ func (s *Server) analyzed(ctx context.Context, id string, res *analyzerv1.Analys
 		setArtifact(job, artifact(id, ingestv1.Artifact_KIND_REPORT, size))
 		job.State = ingestv1.Job_STATE_SUCCEEDED
 		job.EndTime = timestamppb.New(s.opts.now())
-		return append(events, stateChange(ingestv1.Job_STATE_ANALYZING, job.State,
-			fmt.Sprintf("analyzed %d rows in %d columns", res.GetReport().GetRowCount(), len(res.GetReport().GetColumns()))))
+		msg := fmt.Sprintf("analyzed %d rows in %d columns", res.GetReport().GetRowCount(), len(res.GetReport().GetColumns()))
+		return append(events, stateChange(ingestv1.Job_STATE_ANALYZING, job.State, msg+warningsText(job.GetValidation().GetWarnings())))
 	})
 	return err
+}
+
+// maxMessageWarnings is how many warnings a state change message quotes;
+// the validation summary has them all.
+const maxMessageWarnings = 5
+
+// warningsText is the validation's warnings as the tail of a state change
+// message: empty when there are none, else `; warnings: w1; w2`.
+func warningsText(warnings []string) string {
+	if len(warnings) == 0 {
+		return ""
+	}
+	word := "warnings"
+	if len(warnings) == 1 {
+		word = "warning"
+	}
+	shown := warnings[:min(len(warnings), maxMessageWarnings)]
+	text := "; " + word + ": " + strings.Join(shown, "; ")
+	if more := len(warnings) - len(shown); more > 0 {
+		text += fmt.Sprintf("; and %d more in the validation summary", more)
+	}
+	return text
 }
 
 // runStage runs attempt until it succeeds, retrying with exponential backoff
@@ -689,35 +757,40 @@ func setArtifact(job *ingestv1.Job, a *ingestv1.Artifact) {
 	job.Artifacts = append(job.Artifacts, a)
 }
 
-// recorder records one stage's progress (throttled) and row errors, and
-// keeps the first MaxSampleErrors row errors.
+// recorder records one stage's progress (throttled) and its first row
+// errors: as many as the job's error sample size go into the job's log as
+// row_errors events and into the validation summary's samples; the rest
+// only into the rejects and error report artifacts the validator writes.
 //
 // Row errors are recorded as they stream in, so a retried attempt or a job
-// resumed after a restart would record the rows of the earlier attempts
-// again. The recorder therefore knows the highest line recorded for the job
-// (read from the event log before the first attempt, see load) and, in each
-// attempt, skips the errors at or below the highest line recorded before
-// that attempt began.
+// resumed after a restart would record the errors of the earlier attempts
+// again. The recorder therefore knows the errors recorded for the job (read
+// from the event log before the first attempt, see load; at most the sample
+// size) and skips them.
 type recorder struct {
-	s       *Server
-	id      string
-	state   ingestv1.Job_State
-	last    time.Time          // when progress was last recorded
-	pending *ingestv1.Progress // progress received but not recorded yet
-	samples []*typev1.RowError
-	maxLine int64 // the highest line of a recorded row error
-	floor   int64 // errors at or below this line were recorded by an earlier attempt
+	s          *Server
+	id         string
+	state      ingestv1.Job_State
+	sampleSize int                // how many row errors to record; 0 means DefaultErrorSampleSize
+	last       time.Time          // when progress was last recorded
+	pending    *ingestv1.Progress // progress received but not recorded yet
+	samples    []*typev1.RowError
+	recorded   map[rowErrorKey]bool // the samples' keys
 }
 
 func (s *Server) newRecorder(id string, state ingestv1.Job_State) *recorder {
-	return &recorder{s: s, id: id, state: state}
+	return &recorder{s: s, id: id, state: state, recorded: map[rowErrorKey]bool{}}
 }
 
-// load reads the row errors an earlier run recorded for the job: their
-// highest line, and the samples (without duplicates). Memory stays bounded:
-// the log is read in batches and only MaxSampleErrors errors are kept.
+// room is how many more row errors the recorder records.
+func (r *recorder) room() int {
+	return cmp.Or(r.sampleSize, DefaultErrorSampleSize) - len(r.samples)
+}
+
+// load reads the row errors an earlier run recorded for the job. Memory
+// stays bounded: the log is read in batches and at most the sample size of
+// errors is kept.
 func (r *recorder) load(ctx context.Context) error {
-	seen := map[rowErrorKey]bool{}
 	for after := int64(0); ; {
 		events, err := r.s.jobs.Events(ctx, r.id, after, watchBatch)
 		if err != nil {
@@ -726,9 +799,8 @@ func (r *recorder) load(ctx context.Context) error {
 		for _, ev := range events {
 			after = ev.GetSequence()
 			for _, e := range ev.GetRowErrors().GetErrors() {
-				r.maxLine = max(r.maxLine, e.GetLine())
-				if k := keyOf(e); len(r.samples) < MaxSampleErrors && !seen[k] {
-					seen[k] = true
+				if k := keyOf(e); r.room() > 0 && !r.recorded[k] {
+					r.recorded[k] = true
 					r.samples = append(r.samples, e)
 				}
 			}
@@ -739,21 +811,22 @@ func (r *recorder) load(ctx context.Context) error {
 	}
 }
 
+// rowErrorKey identifies a row error.
 type rowErrorKey struct {
-	line, record int64
-	field, code  string
+	row, line, offset int64
+	field             int32
+	typ, name, msg    string
 }
 
 func keyOf(e *typev1.RowError) rowErrorKey {
-	return rowErrorKey{e.GetLine(), e.GetRecord(), e.GetField(), e.GetCode()}
+	return rowErrorKey{e.GetRowNumber(), e.GetLineNumber(), e.GetByteOffset(), e.GetFieldNumber(), e.GetType(), e.GetFieldName(), e.GetMessage()}
 }
 
-// reset starts a new attempt of the stage. The samples and the highest line
-// are the job's, and stay.
+// reset starts a new attempt of the stage. The samples are the job's, and
+// stay.
 func (r *recorder) reset() {
 	r.last = time.Time{}
 	r.pending = nil
-	r.floor = r.maxLine
 }
 
 func (r *recorder) progress(ctx context.Context, p *ingestv1.Progress) error {
@@ -771,10 +844,21 @@ func (r *recorder) progress(ctx context.Context, p *ingestv1.Progress) error {
 	return err
 }
 
+// rowErrors records the errors of errs that are not recorded yet, while
+// the sample has room.
 func (r *recorder) rowErrors(ctx context.Context, errs []*typev1.RowError) error {
-	fresh := make([]*typev1.RowError, 0, len(errs))
+	room := r.room()
+	if room <= 0 {
+		return nil
+	}
+	fresh := make([]*typev1.RowError, 0, min(room, len(errs)))
+	seen := map[rowErrorKey]bool{}
 	for _, e := range errs {
-		if e.GetLine() > r.floor {
+		if len(fresh) == room {
+			break
+		}
+		if k := keyOf(e); !r.recorded[k] && !seen[k] {
+			seen[k] = true
 			fresh = append(fresh, e)
 		}
 	}
@@ -787,12 +871,10 @@ func (r *recorder) rowErrors(ctx context.Context, errs []*typev1.RowError) error
 	if err != nil {
 		return err
 	}
-	for _, e := range fresh {
-		r.maxLine = max(r.maxLine, e.GetLine())
+	for k := range seen {
+		r.recorded[k] = true
 	}
-	if room := MaxSampleErrors - len(r.samples); room > 0 {
-		r.samples = append(r.samples, fresh[:min(room, len(fresh))]...)
-	}
+	r.samples = append(r.samples, fresh...)
 	return nil
 }
 

@@ -346,7 +346,7 @@ func TestRowErrorsRecordedOnce(t *testing.T) {
 	rowErrors := func(lines ...int64) *validatorv1.ValidateResponse {
 		var errs []*typev1.RowError
 		for i, l := range lines {
-			errs = append(errs, &typev1.RowError{Line: l, Record: l - 1, Field: fmt.Sprintf("f%d", i), Code: "type", Message: "bad"})
+			errs = append(errs, &typev1.RowError{Type: "type-error", RowNumber: l, LineNumber: l, FieldNumber: int32(i + 1), FieldName: fmt.Sprintf("f%d", i), Message: "bad"})
 		}
 		return &validatorv1.ValidateResponse{Event: &validatorv1.ValidateResponse_RowErrors{RowErrors: &validatorv1.RowErrorBatch{Errors: errs}}}
 	}
@@ -408,7 +408,7 @@ func TestRowErrorsRecordedOnce(t *testing.T) {
 			var recorded []int64
 			for _, ev := range h.watchAll(job.GetName(), 0) {
 				for _, e := range ev.GetRowErrors().GetErrors() {
-					recorded = append(recorded, e.GetLine())
+					recorded = append(recorded, e.GetLineNumber())
 				}
 			}
 			if got := fmt.Sprint(recorded); got != want {
@@ -416,7 +416,7 @@ func TestRowErrorsRecordedOnce(t *testing.T) {
 			}
 			var samples []int64
 			for _, e := range done.GetValidation().GetSampleErrors() {
-				samples = append(samples, e.GetLine())
+				samples = append(samples, e.GetLineNumber())
 			}
 			if got := fmt.Sprint(samples); got != want {
 				t.Errorf("sample errors have lines %s, want %s", got, want)

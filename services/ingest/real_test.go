@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -30,12 +31,12 @@ func TestEndToEndWithRealServices(t *testing.T) {
 		"2,MSFT,411.25,50\n" +
 		"3,AAPL,not-a-price,10\n" +
 		"4,GOOG,140,25\n"
-	schema := &typev1.Schema{Fields: []*typev1.Field{
-		{Name: "id", Type: typev1.FieldType_FIELD_TYPE_INTEGER, Required: true},
-		{Name: "symbol", Type: typev1.FieldType_FIELD_TYPE_STRING},
-		{Name: "price", Type: typev1.FieldType_FIELD_TYPE_NUMBER},
-		{Name: "qty", Type: typev1.FieldType_FIELD_TYPE_INTEGER},
-	}}
+	schema := tableSchema(t, `{"fields":[
+		{"name":"id","type":"integer","constraints":{"required":true}},
+		{"name":"symbol","type":"string"},
+		{"name":"price","type":"number"},
+		{"name":"qty","type":"integer"}]}`)
+	zero := int64(0)
 	tests := []struct {
 		name   string
 		md     *ingestv1.UploadMetadata
@@ -46,7 +47,7 @@ func TestEndToEndWithRealServices(t *testing.T) {
 	}{
 		{
 			name: "typed schema with one bad row",
-			md:   &ingestv1.UploadMetadata{FileName: "trades.csv", Schema: schema, Sha256: sha(trades)},
+			md:   &ingestv1.UploadMetadata{FileName: "trades.csv", TableSchema: schema, Sha256: sha(trades)},
 			data: trades,
 			want: ingestv1.Job_STATE_SUCCEEDED,
 			check: func(t *testing.T, h *harness, job *ingestv1.Job) {
@@ -54,8 +55,12 @@ func TestEndToEndWithRealServices(t *testing.T) {
 				if v.GetRowsTotal() != 4 || v.GetRowsValid() != 3 || v.GetRowsRejected() != 1 {
 					t.Fatalf("validation %v", v)
 				}
-				if len(v.GetSampleErrors()) != 1 || v.GetSampleErrors()[0].GetField() != "price" {
+				if len(v.GetSampleErrors()) != 1 || v.GetSampleErrors()[0].GetFieldName() != "price" || v.GetSampleErrors()[0].GetType() != "type-error" ||
+					v.GetSampleErrors()[0].GetRowNumber() != 4 || v.GetSampleErrors()[0].GetLineNumber() != 4 || v.GetSampleErrors()[0].GetFieldNumber() != 3 {
 					t.Errorf("sample errors %v", v.GetSampleErrors())
+				}
+				if v.GetErrorTotal() != 1 || len(v.GetErrorCounts()) != 1 || v.GetErrorCounts()[0].GetCount() != 1 || v.GetSchemaInferred() || v.GetDialect().GetDelimiter() != "," {
+					t.Errorf("validation summary %v", v)
 				}
 				rep := job.GetReport()
 				if rep.GetRowCount() != 3 || len(rep.GetColumns()) != 4 {
@@ -80,6 +85,41 @@ func TestEndToEndWithRealServices(t *testing.T) {
 				_, norm, err := h.download(job.GetName() + "/artifacts/normalized")
 				if err != nil || strings.Contains(string(norm), "not-a-price") || !strings.Contains(string(norm), "GOOG") {
 					t.Errorf("normalized artifact %q: %v", norm, err)
+				}
+				ct, pq, err := h.download(job.GetName() + "/artifacts/parquet")
+				if err != nil || ct != "application/vnd.apache.parquet" || !strings.HasPrefix(string(pq), "PAR1") || !strings.HasSuffix(string(pq), "PAR1") {
+					t.Errorf("parquet artifact %s (%d bytes): %v", ct, len(pq), err)
+				}
+				ct, sch, err := h.download(job.GetName() + "/artifacts/schema")
+				if err != nil || ct != "application/json" || !json.Valid(sch) || !strings.Contains(string(sch), `"price"`) {
+					t.Errorf("schema artifact %s %q: %v", ct, sch, err)
+				}
+				ct, errDoc, err := h.download(job.GetName() + "/artifacts/errors")
+				if err != nil || ct != "application/json" || !json.Valid(errDoc) || !strings.Contains(string(errDoc), "type-error") {
+					t.Errorf("error report artifact %s %q: %v", ct, errDoc, err)
+				}
+			},
+		},
+		{
+			name:   "over the threshold",
+			md:     &ingestv1.UploadMetadata{FileName: "trades.csv", TableSchema: schema, ValidationOptions: &typev1.ValidationOptions{MaxInvalidRows: &zero}},
+			data:   trades,
+			want:   ingestv1.Job_STATE_FAILED,
+			reason: "1",
+			check: func(t *testing.T, h *harness, job *ingestv1.Job) {
+				var kinds []ingestv1.Artifact_Kind
+				for _, a := range job.GetArtifacts() {
+					kinds = append(kinds, a.GetKind())
+					if _, _, err := h.download(a.GetName()); err != nil {
+						t.Errorf("download %s: %v", a.GetName(), err)
+					}
+				}
+				want := []ingestv1.Artifact_Kind{ingestv1.Artifact_KIND_SOURCE, ingestv1.Artifact_KIND_REJECTS, ingestv1.Artifact_KIND_SCHEMA, ingestv1.Artifact_KIND_ERROR_REPORT}
+				if !slices.Equal(kinds, want) {
+					t.Errorf("artifacts %v, want %v", kinds, want)
+				}
+				if v := job.GetValidation(); v.GetRowsRejected() != 1 || v.GetErrorTotal() != 1 {
+					t.Errorf("validation summary %v", v)
 				}
 			},
 		},
@@ -117,13 +157,13 @@ func TestEndToEndWithRealServices(t *testing.T) {
 		},
 		{
 			name: "header does not match schema",
-			md:   &ingestv1.UploadMetadata{FileName: "m.csv", Schema: schema},
+			md:   &ingestv1.UploadMetadata{FileName: "m.csv", TableSchema: schema},
 			data: "a,b\n1,2\n",
 			want: ingestv1.Job_STATE_FAILED,
 		},
 		{
 			name:   "all rows rejected",
-			md:     &ingestv1.UploadMetadata{FileName: "r.csv", Schema: schema},
+			md:     &ingestv1.UploadMetadata{FileName: "r.csv", TableSchema: schema},
 			data:   "id,symbol,price,qty\nx,A,1,1\ny,B,2,2\n",
 			want:   ingestv1.Job_STATE_FAILED,
 			reason: "all 2 rows were rejected; download the rejects artifact for the reasons",

@@ -5,7 +5,8 @@
 // records a PENDING job in the job store (package jobstore). A bounded pool
 // of workers claims pending jobs, oldest first, and runs each one through the
 // validator and then the analyzer, recording every state change, throttled
-// progress and every batch of rejected rows as an event in the job's log.
+// progress and the first row errors (as many as the job's error sample size)
+// as events in the job's log.
 // WatchJob replays that log and follows it live; DownloadArtifact streams
 // the objects a job produced.
 //
@@ -71,9 +72,17 @@ const (
 	DefaultProgressInterval = 500 * time.Millisecond
 	// DefaultDownloadChunkBytes is the size of one DownloadArtifact message.
 	DefaultDownloadChunkBytes = 256 << 10
-	// MaxSampleErrors is how many row errors a job keeps in its validation
-	// summary; the rejects artifact has them all.
-	MaxSampleErrors = 100
+	// DefaultErrorSampleSize is how many row errors a job keeps in its
+	// validation summary and records as row_errors events when its
+	// validation options' error_sample_size is 0; the rejects artifact has
+	// them all.
+	DefaultErrorSampleSize = 100
+	// MaxErrorSampleSize is the largest error_sample_size an upload may ask
+	// for.
+	MaxErrorSampleSize = 10000
+	// MaxTableSchemaBytes is the largest Table Schema an upload may carry,
+	// measured as JSON.
+	MaxTableSchemaBytes = 1 << 20
 	// DefaultUploadIdleTimeout is how long an upload may go without a
 	// message from the client before it is aborted.
 	DefaultUploadIdleTimeout = 2 * time.Minute

@@ -78,8 +78,17 @@ func TestUploadRunsJobToSuccess(t *testing.T) {
 		t.Fatalf("state %s, reason %q", done.GetState(), done.GetFailureReason())
 	}
 	v := done.GetValidation()
-	if v.GetRowsTotal() != 4 || v.GetRowsValid() != 3 || v.GetRowsRejected() != 1 || len(v.GetSampleErrors()) != 1 || v.GetSchema() == nil {
-		t.Fatalf("validation = %v", v)
+	wantSummary := &ingestv1.ValidationSummary{
+		RowsTotal: 4, RowsValid: 3, RowsRejected: 1,
+		Schema:         &typev1.Schema{Fields: []*typev1.Field{{Name: "a", Type: typev1.FieldType_FIELD_TYPE_STRING}}},
+		SampleErrors:   []*typev1.RowError{fakeRowError(3, 4, "bad 1")},
+		Dialect:        &typev1.Dialect{Delimiter: ",", Encoding: "utf-8"},
+		SchemaInferred: true,
+		ErrorCounts:    []*typev1.ErrorCount{{Type: "type-error", FieldName: "a", FieldNumber: 1, Count: 1}},
+		ErrorTotal:     1,
+	}
+	if !proto.Equal(v, wantSummary) {
+		t.Fatalf("validation = %v\nwant %v", v, wantSummary)
 	}
 	if done.GetReport().GetRowCount() != 3 || done.GetEndTime() == nil {
 		t.Fatalf("report %v, end %v", done.GetReport(), done.GetEndTime())
@@ -123,20 +132,34 @@ func TestUploadRunsJobToSuccess(t *testing.T) {
 		t.Errorf("%d progress and %d row-error events", progress, rowErrors)
 	}
 
-	wantArtifacts := map[string]string{
-		"source": sampleCSV, "normalized": "a\nx\ny\nz\n", "rejects": "line,reason\n3,bad\n", "report": `{"rowCount":3}`,
+	// Every artifact is listed, in this order, and downloads with its kind's
+	// content type.
+	wantArtifacts := []struct {
+		seg, body, contentType string
+		kind                   ingestv1.Artifact_Kind
+	}{
+		{"source", sampleCSV, "text/csv", ingestv1.Artifact_KIND_SOURCE},
+		{"normalized", "a\nx\ny\nz\n", "text/csv", ingestv1.Artifact_KIND_NORMALIZED},
+		{"parquet", fakeParquet, "application/vnd.apache.parquet", ingestv1.Artifact_KIND_PARQUET},
+		{"rejects", "line,reason\n3,bad\n", "text/csv", ingestv1.Artifact_KIND_REJECTS},
+		{"schema", fakeSchemaJSON, "application/json", ingestv1.Artifact_KIND_SCHEMA},
+		{"errors", `{"errorTotal":1}`, "application/json", ingestv1.Artifact_KIND_ERROR_REPORT},
+		{"report", `{"rowCount":3}`, "application/json", ingestv1.Artifact_KIND_REPORT},
 	}
 	if len(done.GetArtifacts()) != len(wantArtifacts) {
 		t.Fatalf("artifacts %v", done.GetArtifacts())
 	}
-	for _, a := range done.GetArtifacts() {
-		seg := a.GetName()[strings.LastIndex(a.GetName(), "/")+1:]
+	for i, a := range done.GetArtifacts() {
+		w := wantArtifacts[i]
+		if a.GetName() != job.GetName()+"/artifacts/"+w.seg || a.GetKind() != w.kind || a.GetContentType() != w.contentType || a.GetSizeBytes() != int64(len(w.body)) {
+			t.Errorf("artifact %d is %v, want %s (%s, %s, %d bytes)", i, a, w.seg, w.kind, w.contentType, len(w.body))
+		}
 		ct, body, err := h.download(a.GetName())
 		if err != nil {
 			t.Fatalf("download %s: %v", a.GetName(), err)
 		}
-		if string(body) != wantArtifacts[seg] || int64(len(body)) != a.GetSizeBytes() || ct != a.GetContentType() || ct == "" {
-			t.Errorf("%s: %q (%s, listed %d bytes %s)", a.GetName(), body, ct, a.GetSizeBytes(), a.GetContentType())
+		if string(body) != w.body || ct != w.contentType {
+			t.Errorf("%s: %q (%s), want %q (%s)", a.GetName(), body, ct, w.body, w.contentType)
 		}
 	}
 }
@@ -144,8 +167,6 @@ func TestUploadRunsJobToSuccess(t *testing.T) {
 func TestUploadRejected(t *testing.T) {
 	neg, zero, big, short := int64(-1), int64(0), int64(1<<20), int64(3)
 	long := strings.Repeat("n", 256)
-	schema := func(fields ...*typev1.Field) *typev1.Schema { return &typev1.Schema{Fields: fields} }
-	str := func(n string) *typev1.Field { return &typev1.Field{Name: n, Type: typev1.FieldType_FIELD_TYPE_STRING} }
 	tests := []struct {
 		name     string
 		md       *ingestv1.UploadMetadata
@@ -159,15 +180,11 @@ func TestUploadRejected(t *testing.T) {
 		{"empty file name", md(""), "a\n", codes.InvalidArgument, "metadata.file_name", nil},
 		{"long file name", md(long), "a\n", codes.InvalidArgument, "metadata.file_name", nil},
 		{"bad sha", &ingestv1.UploadMetadata{FileName: "f", Sha256: "xyz"}, "a\n", codes.InvalidArgument, "metadata.sha256", nil},
-		{"empty schema", &ingestv1.UploadMetadata{FileName: "f", Schema: schema()}, "a\n", codes.InvalidArgument, "metadata.schema.fields", nil},
-		{"unnamed field", &ingestv1.UploadMetadata{FileName: "f", Schema: schema(str(""))}, "a\n", codes.InvalidArgument, "metadata.schema.fields[0].name", nil},
-		{"duplicate field", &ingestv1.UploadMetadata{FileName: "f", Schema: schema(str("a"), str("a"))}, "a\n", codes.InvalidArgument, "metadata.schema.fields[1].name", nil},
-		{"untyped field", &ingestv1.UploadMetadata{FileName: "f", Schema: schema(&typev1.Field{Name: "a"})}, "a\n", codes.InvalidArgument, "metadata.schema.fields[0].type", nil},
 		{"long delimiter", &ingestv1.UploadMetadata{FileName: "f", Dialect: &typev1.Dialect{Delimiter: ";;"}}, "a\n", codes.InvalidArgument, "metadata.dialect.delimiter", nil},
 		{"quote delimiter", &ingestv1.UploadMetadata{FileName: "f", Dialect: &typev1.Dialect{Delimiter: `"`}}, "a\n", codes.InvalidArgument, "metadata.dialect.delimiter", nil},
 		{"newline delimiter", &ingestv1.UploadMetadata{FileName: "f", Dialect: &typev1.Dialect{Delimiter: "\n"}}, "a\n", codes.InvalidArgument, "metadata.dialect.delimiter", nil},
 		{"CR delimiter", &ingestv1.UploadMetadata{FileName: "f", Dialect: &typev1.Dialect{Delimiter: "\r"}}, "a\n", codes.InvalidArgument, "metadata.dialect.delimiter", nil},
-		{"non-ASCII delimiter", &ingestv1.UploadMetadata{FileName: "f", Dialect: &typev1.Dialect{Delimiter: "§"}}, "a\n", codes.InvalidArgument, "metadata.dialect.delimiter", []string{"single ASCII character", "§"}},
+		{"non-ASCII delimiter", &ingestv1.UploadMetadata{FileName: "f", Dialect: &typev1.Dialect{Delimiter: "§"}}, "a\n", codes.InvalidArgument, "metadata.dialect.delimiter", []string{"one ASCII character", "§"}},
 		{"non-ASCII letter delimiter", &ingestv1.UploadMetadata{FileName: "f", Dialect: &typev1.Dialect{Delimiter: "é"}}, "a\n", codes.InvalidArgument, "metadata.dialect.delimiter", nil},
 		{"long idempotency key", &ingestv1.UploadMetadata{FileName: "f", IdempotencyKey: strings.Repeat("k", MaxIdempotencyKeyBytes+1)}, "a\n", codes.InvalidArgument, "metadata.idempotency_key", []string{"129", "128"}},
 		{"negative size", &ingestv1.UploadMetadata{FileName: "f", DeclaredSizeBytes: &neg}, "a\n", codes.InvalidArgument, "metadata.declared_size_bytes", nil},
@@ -403,7 +420,11 @@ func TestStageFailures(t *testing.T) {
 		rej       = ingestv1.Artifact_KIND_REJECTS
 		norm      = ingestv1.Artifact_KIND_NORMALIZED
 		rep       = ingestv1.Artifact_KIND_REPORT
-		succeeded = []ingestv1.Artifact_Kind{src, rej, norm, rep}
+		parq      = ingestv1.Artifact_KIND_PARQUET
+		sch       = ingestv1.Artifact_KIND_SCHEMA
+		errs      = ingestv1.Artifact_KIND_ERROR_REPORT
+		validated = []ingestv1.Artifact_Kind{src, norm, parq, rej, sch, errs}
+		succeeded = append(validated[:len(validated):len(validated)], rep)
 	)
 	blockUntilCancelled := func(_ int, _ *validatorv1.ValidateRequest, s validatorv1.ValidatorService_ValidateServer) error {
 		<-s.Context().Done()
@@ -534,7 +555,7 @@ func TestStageFailures(t *testing.T) {
 				}
 			},
 			want: ingestv1.Job_STATE_FAILED, reason: "column a: cannot parse", valCalls: 1, anCalls: 1,
-			artifacts: []ingestv1.Artifact_Kind{src, rej, norm},
+			artifacts: validated,
 		},
 		{
 			name: "analysis deadline",
@@ -548,7 +569,7 @@ func TestStageFailures(t *testing.T) {
 			// loaded machine under -race; the analysis never does.
 			opts: []Option{WithStageTimeout(2 * time.Second)},
 			want: ingestv1.Job_STATE_FAILED, reason: "analysis did not finish within 2s", valCalls: 1, anCalls: 1,
-			artifacts: []ingestv1.Artifact_Kind{src, rej, norm},
+			artifacts: validated,
 		},
 	}
 	for _, tc := range tests {
@@ -608,55 +629,84 @@ func TestStageFailures(t *testing.T) {
 }
 
 func TestProgressThrottledAndSamplesCapped(t *testing.T) {
-	const batches, perBatch = 30, 7 // 210 errors, more than MaxSampleErrors
-	val := &fakeValidator{}
-	val.fn = func(_ int, req *validatorv1.ValidateRequest, s validatorv1.ValidatorService_ValidateServer) error {
-		for i := range batches {
-			var errs []*typev1.RowError
-			for j := range perBatch {
-				line := int64(i*perBatch + j + 2)
-				errs = append(errs, &typev1.RowError{Line: line, Record: line, Code: "type", Message: "bad"})
+	const batches, perBatch = 30, 7 // 210 errors, more than DefaultErrorSampleSize
+	tests := []struct {
+		name       string
+		sampleSize int32
+		want       int // sample errors and errors in row_errors events
+		events     int // row_errors events
+	}{
+		{name: "default sample size", sampleSize: 0, want: DefaultErrorSampleSize, events: 15}, // 14 batches of 7 and 2 errors
+		{name: "small sample", sampleSize: 10, want: 10, events: 2},
+		{name: "sample larger than the errors", sampleSize: MaxErrorSampleSize, want: batches*perBatch + 1, events: batches + 1}, // the fake's own pass adds one
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			val := &fakeValidator{}
+			val.fn = func(_ int, req *validatorv1.ValidateRequest, s validatorv1.ValidatorService_ValidateServer) error {
+				for i := range batches {
+					var errs []*typev1.RowError
+					for j := range perBatch {
+						line := int64(i*perBatch + j + 2)
+						errs = append(errs, &typev1.RowError{Type: "type-error", RowNumber: line, LineNumber: line, Message: "bad"})
+					}
+					for _, ev := range []*validatorv1.ValidateResponse{
+						{Event: &validatorv1.ValidateResponse_Progress{Progress: &validatorv1.ValidationProgress{BytesRead: int64(i + 1), BytesTotal: batches, RowsRead: int64((i + 1) * perBatch)}}},
+						{Event: &validatorv1.ValidateResponse_RowErrors{RowErrors: &validatorv1.RowErrorBatch{Errors: errs}}},
+					} {
+						if err := s.Send(ev); err != nil {
+							return err
+						}
+					}
+				}
+				return fakeValidate(val.store, req, s)
 			}
-			for _, ev := range []*validatorv1.ValidateResponse{
-				{Event: &validatorv1.ValidateResponse_Progress{Progress: &validatorv1.ValidationProgress{BytesRead: int64(i + 1), BytesTotal: batches, RowsRead: int64((i + 1) * perBatch)}}},
-				{Event: &validatorv1.ValidateResponse_RowErrors{RowErrors: &validatorv1.RowErrorBatch{Errors: errs}}},
-			} {
-				if err := s.Send(ev); err != nil {
-					return err
+			h := newFakeHarness(t, val, nil, WithProgressInterval(time.Hour))
+			meta := md("f.csv")
+			meta.ValidationOptions = &typev1.ValidationOptions{ErrorSampleSize: tc.sampleSize}
+			job := h.mustUpload(meta, []byte(sampleCSV))
+			done := h.waitDone(job.GetName())
+			if done.GetState() != ingestv1.Job_STATE_SUCCEEDED {
+				t.Fatalf("state %s: %s", done.GetState(), done.GetFailureReason())
+			}
+			samples := done.GetValidation().GetSampleErrors()
+			if len(samples) != tc.want || samples[0].GetLineNumber() != 2 || samples[min(tc.want, batches*perBatch)-1].GetLineNumber() != int64(min(tc.want, batches*perBatch)+1) {
+				t.Errorf("%d sample errors, first %v, want %d from line 2", len(samples), samples[0], tc.want)
+			}
+			var (
+				validating []*ingestv1.Progress
+				streamed   []*typev1.RowError
+			)
+			rowErrorEvents := 0
+			for _, ev := range h.watchAll(job.GetName(), 0) {
+				if p := ev.GetProgress(); p != nil && p.GetStage() == ingestv1.Job_STATE_VALIDATING {
+					validating = append(validating, p)
+					if ev.GetState() != ingestv1.Job_STATE_VALIDATING {
+						t.Errorf("validation progress event in state %s", ev.GetState())
+					}
+				}
+				if ev.GetRowErrors() != nil {
+					rowErrorEvents++
+					streamed = append(streamed, ev.GetRowErrors().GetErrors()...)
 				}
 			}
-		}
-		return fakeValidate(val.store, req, s)
-	}
-	h := newFakeHarness(t, val, nil, WithProgressInterval(time.Hour))
-	job := h.mustUpload(md("f.csv"), []byte(sampleCSV))
-	done := h.waitDone(job.GetName())
-	if done.GetState() != ingestv1.Job_STATE_SUCCEEDED {
-		t.Fatalf("state %s: %s", done.GetState(), done.GetFailureReason())
-	}
-	samples := done.GetValidation().GetSampleErrors()
-	if len(samples) != MaxSampleErrors || samples[0].GetLine() != 2 || samples[MaxSampleErrors-1].GetLine() != MaxSampleErrors+1 {
-		t.Errorf("%d sample errors, first %v", len(samples), samples[0])
-	}
-	var validating []*ingestv1.Progress
-	rowErrorEvents := 0
-	for _, ev := range h.watchAll(job.GetName(), 0) {
-		if p := ev.GetProgress(); p != nil && p.GetStage() == ingestv1.Job_STATE_VALIDATING {
-			validating = append(validating, p)
-			if ev.GetState() != ingestv1.Job_STATE_VALIDATING {
-				t.Errorf("validation progress event in state %s", ev.GetState())
+			// With an hour between recorded progress: the first and the final one.
+			if len(validating) != 2 || validating[0].GetBytesProcessed() != 1 || validating[1].GetBytesTotal() != int64(len(sampleCSV)) {
+				t.Errorf("validation progress events %v", validating)
 			}
-		}
-		if ev.GetRowErrors() != nil {
-			rowErrorEvents++
-		}
-	}
-	// With an hour between recorded progress: the first and the final one.
-	if len(validating) != 2 || validating[0].GetBytesProcessed() != 1 || validating[1].GetBytesTotal() != int64(len(sampleCSV)) {
-		t.Errorf("validation progress events %v", validating)
-	}
-	if rowErrorEvents != batches+1 { // the fake's own pass adds one batch
-		t.Errorf("%d row error events, want %d", rowErrorEvents, batches+1)
+			// The watch stream carries the sample's errors, no more.
+			if rowErrorEvents != tc.events {
+				t.Errorf("%d row error events, want %d", rowErrorEvents, tc.events)
+			}
+			if len(streamed) != len(samples) {
+				t.Fatalf("%d errors in row_errors events, %d sample errors", len(streamed), len(samples))
+			}
+			for i := range streamed {
+				if !proto.Equal(streamed[i], samples[i]) {
+					t.Fatalf("streamed error %d %v, sample error %v", i, streamed[i], samples[i])
+				}
+			}
+		})
 	}
 }
 

@@ -15,11 +15,15 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	ingestv1 "github.com/csvmesh/csvmesh/gen/csvmesh/ingest/v1"
 	typev1 "github.com/csvmesh/csvmesh/gen/csvmesh/type/v1"
 	"github.com/csvmesh/csvmesh/services/ingest/jobstore"
+	"github.com/csvmesh/csvmesh/services/internal/dialect"
+	"github.com/csvmesh/csvmesh/services/internal/tableschema"
 	"github.com/csvmesh/csvmesh/services/internal/telemetry"
 )
 
@@ -27,11 +31,15 @@ import (
 const maxFileNameBytes = 255
 
 // UploadFile implements ingestv1.IngestServiceServer. It reads the metadata
-// message, streams the chunks into jobs/{id}/source.csv while hashing them,
-// and once the client closes its side commits the object, records the job
-// (PENDING) and answers with it. On any failure, a client that sends nothing
-// for longer than the idle timeout included, it leaves neither an object nor
-// a job behind.
+// message and checks it, its Table Schema, dialect and validation options
+// included, before it stores any byte: a problem fails the upload at once
+// with INVALID_ARGUMENT and a field violation such as
+// `metadata.table_schema.fields[2].constraints.minimum`. It then streams the
+// chunks into jobs/{id}/source.csv while hashing them, and once the client
+// closes its side commits the object, records the job (PENDING, with the
+// typed schema, the dialect and the options) and answers with it. On any
+// failure, a client that sends nothing for longer than the idle timeout
+// included, it leaves neither an object nor a job behind.
 //
 // An idempotency key already used for the same file (same SHA-256) answers
 // with the first upload's job; when the metadata declares that SHA-256, at
@@ -60,7 +68,8 @@ func (s *Server) upload(ctx context.Context, stream ingestv1.IngestService_Uploa
 	if md == nil {
 		return nil, invalidField("metadata", "the first message of an upload must carry metadata")
 	}
-	if err := s.checkMetadata(md); err != nil {
+	schema, err := s.checkMetadata(md)
+	if err != nil {
 		return nil, err
 	}
 	if key, want := md.GetIdempotencyKey(), md.GetSha256(); key != "" && want != "" {
@@ -93,16 +102,17 @@ func (s *Server) upload(ctx context.Context, stream ingestv1.IngestService_Uploa
 
 	now := s.opts.now()
 	job := &ingestv1.Job{
-		Name:           jobName(id),
-		FileName:       md.GetFileName(),
-		State:          ingestv1.Job_STATE_PENDING,
-		CreateTime:     timestamppb.New(now),
-		SizeBytes:      size,
-		Sha256:         sum,
-		Schema:         md.GetSchema(),
-		Dialect:        md.GetDialect(),
-		IdempotencyKey: md.GetIdempotencyKey(),
-		Artifacts:      []*ingestv1.Artifact{artifact(id, ingestv1.Artifact_KIND_SOURCE, size)},
+		Name:              jobName(id),
+		FileName:          md.GetFileName(),
+		State:             ingestv1.Job_STATE_PENDING,
+		CreateTime:        timestamppb.New(now),
+		SizeBytes:         size,
+		Sha256:            sum,
+		Schema:            schema,
+		Dialect:           md.GetDialect(),
+		ValidationOptions: md.GetValidationOptions(),
+		IdempotencyKey:    md.GetIdempotencyKey(),
+		Artifacts:         []*ingestv1.Artifact{artifact(id, ingestv1.Artifact_KIND_SOURCE, size)},
 	}
 	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
 		job.TraceId = sc.TraceID().String()
@@ -287,72 +297,121 @@ func (s *Server) removeJobObjects(ctx context.Context, id string) {
 	}
 }
 
-func (s *Server) checkMetadata(md *ingestv1.UploadMetadata) error {
+// checkMetadata checks an upload's metadata before any byte of the file is
+// stored, and returns the typed form of its Table Schema (nil when none was
+// given).
+func (s *Server) checkMetadata(md *ingestv1.UploadMetadata) (*typev1.Schema, error) {
 	switch name := md.GetFileName(); {
 	case name == "":
-		return invalidField("metadata.file_name", "the file name is required")
+		return nil, invalidField("metadata.file_name", "the file name is required")
 	case len(name) > maxFileNameBytes:
-		return invalidField("metadata.file_name", "the file name is %d bytes long; the limit is %d", len(name), maxFileNameBytes)
+		return nil, invalidField("metadata.file_name", "the file name is %d bytes long; the limit is %d", len(name), maxFileNameBytes)
 	case !utf8.ValidString(name):
-		return invalidField("metadata.file_name", "the file name is not valid UTF-8")
+		return nil, invalidField("metadata.file_name", "the file name is not valid UTF-8")
 	}
 	if sum := md.GetSha256(); sum != "" {
 		if _, err := hex.DecodeString(sum); err != nil || len(sum) != 64 {
-			return invalidField("metadata.sha256", "a SHA-256 is 64 hexadecimal digits; got %q", sum)
+			return nil, invalidField("metadata.sha256", "a SHA-256 is 64 hexadecimal digits; got %q", sum)
 		}
-	}
-	if err := checkSchema(md.GetSchema()); err != nil {
-		return err
 	}
 	if key := md.GetIdempotencyKey(); len(key) > MaxIdempotencyKeyBytes {
-		return invalidField("metadata.idempotency_key", "the idempotency key is %d bytes long; the limit is %d", len(key), MaxIdempotencyKeyBytes)
-	}
-	// The validator reads the delimiter as one byte.
-	if d := md.GetDialect().GetDelimiter(); d != "" {
-		switch {
-		case len(d) != 1 || d[0] >= utf8.RuneSelf:
-			return invalidField("metadata.dialect.delimiter", "the delimiter must be a single ASCII character; got %q", d)
-		case d[0] == '"' || d[0] == '\r' || d[0] == '\n':
-			return invalidField("metadata.dialect.delimiter", "the delimiter cannot be a double quote, CR or LF")
-		}
+		return nil, invalidField("metadata.idempotency_key", "the idempotency key is %d bytes long; the limit is %d", len(key), MaxIdempotencyKeyBytes)
 	}
 	if md.DeclaredSizeBytes != nil {
 		switch n := md.GetDeclaredSizeBytes(); {
 		case n < 0:
-			return invalidField("metadata.declared_size_bytes", "the declared size cannot be negative")
+			return nil, invalidField("metadata.declared_size_bytes", "the declared size cannot be negative")
 		case n == 0:
-			return invalidField("metadata.declared_size_bytes", "the file is empty")
+			return nil, invalidField("metadata.declared_size_bytes", "the file is empty")
 		case n > s.opts.maxUploadBytes:
-			return &quotaError{subject: "upload size", msg: fmt.Sprintf("the declared size of %d bytes exceeds the limit of %d bytes", n, s.opts.maxUploadBytes)}
+			return nil, &quotaError{subject: "upload size", msg: fmt.Sprintf("the declared size of %d bytes exceeds the limit of %d bytes", n, s.opts.maxUploadBytes)}
 		}
+	}
+	if err := checkDialect(md.GetDialect()); err != nil {
+		return nil, err
+	}
+	if err := checkOptions(md.GetValidationOptions()); err != nil {
+		return nil, err
+	}
+	return parseTableSchema(md.GetTableSchema())
+}
+
+// checkDialect checks the dialect given at upload (dialect.Check); a
+// problem is a field violation under metadata.dialect.
+func checkDialect(d *typev1.Dialect) error {
+	if d == nil {
+		return nil
+	}
+	err := dialect.Check(d)
+	if err == nil {
+		return nil
+	}
+	var fe *dialect.FieldError
+	if errors.As(err, &fe) {
+		return invalidField(metadataField(fe.Field, "dialect"), "%s", fe.Description)
+	}
+	return invalidField("metadata.dialect", "%s", err.Error())
+}
+
+// checkOptions checks the validation options given at upload.
+func checkOptions(o *typev1.ValidationOptions) error {
+	if o == nil {
+		return nil
+	}
+	if o.MaxInvalidRows != nil && o.GetMaxInvalidRows() < 0 {
+		return invalidField("metadata.validation_options.max_invalid_rows", "the largest number of invalid rows cannot be negative; got %d", o.GetMaxInvalidRows())
+	}
+	if r := o.GetMaxInvalidRatio(); o.MaxInvalidRatio != nil && !(r >= 0 && r <= 1) {
+		return invalidField("metadata.validation_options.max_invalid_ratio", "the largest share of invalid rows must be in [0, 1]; got %v", r)
+	}
+	if n := o.GetErrorSampleSize(); n < 0 || n > MaxErrorSampleSize {
+		return invalidField("metadata.validation_options.error_sample_size", "the error sample size must be in [0, %d] (0 means %d); got %d", MaxErrorSampleSize, DefaultErrorSampleSize, n)
 	}
 	return nil
 }
 
-func checkSchema(schema *typev1.Schema) error {
-	if schema == nil {
-		return nil
+// parseTableSchema turns the Table Schema JSON of an upload into its typed
+// form and checks it. A problem is a field violation naming the schema's
+// part under metadata.table_schema, with the problem in words.
+func parseTableSchema(st *structpb.Struct) (*typev1.Schema, error) {
+	if st == nil {
+		return nil, nil
 	}
-	if len(schema.GetFields()) == 0 {
-		return invalidField("metadata.schema.fields", "a schema needs at least one field; leave the schema unset to infer one")
+	// The gRPC message limit bounds the Struct, and so its JSON.
+	data, err := protojson.Marshal(st)
+	if err != nil {
+		return nil, invalidField("metadata.table_schema", "the table schema cannot be written as JSON: %v", err)
 	}
-	seen := make(map[string]int, len(schema.GetFields()))
-	for i, f := range schema.GetFields() {
-		field := fmt.Sprintf("metadata.schema.fields[%d]", i)
-		if f.GetName() == "" {
-			return invalidField(field+".name", "the field name is required")
-		}
-		if j, dup := seen[f.GetName()]; dup {
-			return invalidField(field+".name", "the name %q is also used by field %d", f.GetName(), j)
-		}
-		seen[f.GetName()] = i
-		if f.GetType() == typev1.FieldType_FIELD_TYPE_UNSPECIFIED {
-			return invalidField(field+".type", "the type of field %q is required", f.GetName())
-		} else if _, ok := typev1.FieldType_name[int32(f.GetType())]; !ok {
-			return invalidField(field+".type", "field %q has an unknown type %d", f.GetName(), f.GetType())
-		}
+	if len(data) > MaxTableSchemaBytes {
+		return nil, invalidField("metadata.table_schema", "the table schema is %d bytes of JSON; the limit is %d", len(data), MaxTableSchemaBytes)
 	}
-	return nil
+	schema, err := tableschema.ParseJSON(data)
+	if err == nil {
+		err = tableschema.Check(schema)
+	}
+	if err != nil {
+		var se *tableschema.SchemaError
+		if errors.As(err, &se) {
+			return nil, invalidField(metadataField(se.Path, "table_schema"), "%s", se.Msg)
+		}
+		return nil, invalidField("metadata.table_schema", "%s", err.Error())
+	}
+	return schema, nil
+}
+
+// metadataField is the name of a field violation about path inside the
+// metadata's field top: path may already start with top (as dialect's
+// field errors do) or be relative to it, or empty for top itself.
+func metadataField(path, top string) string {
+	switch {
+	case path == "" || path == top:
+		return "metadata." + top
+	case strings.HasPrefix(path, top+".") || strings.HasPrefix(path, top+"["):
+		return "metadata." + path
+	case strings.HasPrefix(path, "["):
+		return "metadata." + top + path
+	}
+	return "metadata." + top + "." + path
 }
 
 func artifact(id string, k ingestv1.Artifact_Kind, size int64) *ingestv1.Artifact {

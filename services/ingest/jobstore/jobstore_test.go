@@ -9,9 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	ingestv1 "github.com/csvmesh/csvmesh/gen/csvmesh/ingest/v1"
+	typev1 "github.com/csvmesh/csvmesh/gen/csvmesh/type/v1"
 )
 
 func open(t *testing.T, path string) *Store {
@@ -215,5 +217,54 @@ func TestListPagesAndClaimOrder(t *testing.T) {
 	got, err := s.IDsInStates(ctx, ingestv1.Job_STATE_VALIDATING)
 	if err != nil || len(got) != len(ids) {
 		t.Errorf("IDsInStates: %v, %v", got, err)
+	}
+}
+
+// TestJobSettingsSurviveReopen checks that a job's schema, dialect,
+// validation options and validation summary come back whole after the
+// database is reopened: the job is stored as its protobuf message.
+func TestJobSettingsSurviveReopen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "jobs.db")
+	s := open(t, path)
+	headerRows, noDouble, maxRows, maxRatio := int32(2), false, int64(3), 0.25
+	minimum := "0"
+	job := newJob("b", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), "")
+	job.Schema = &typev1.Schema{
+		Fields: []*typev1.Field{
+			{Name: "id", Type: typev1.FieldType_FIELD_TYPE_INTEGER, Constraints: &typev1.FieldConstraints{Required: true, Unique: true, Minimum: &minimum}},
+			{Name: "at", Type: typev1.FieldType_FIELD_TYPE_TIME, Format: "%H:%M", Transforms: []typev1.Transform{typev1.Transform_TRANSFORM_TRIM}},
+		},
+		MissingValues: &typev1.MissingValues{Values: []string{"", "NA"}},
+		PrimaryKey:    []string{"id"},
+	}
+	job.Dialect = &typev1.Dialect{Delimiter: ";", QuoteChar: "'", DoubleQuote: &noDouble, EscapeChar: `\`, HeaderRows: &headerRows,
+		SkipInitialSpace: true, CommentPrefix: "#", Encoding: "utf-16le"}
+	job.ValidationOptions = &typev1.ValidationOptions{MaxInvalidRows: &maxRows, MaxInvalidRatio: &maxRatio, ErrorSampleSize: 9, NeutralizeFormulas: true}
+	if _, _, err := s.Create(ctx, job, "", created()); err != nil {
+		t.Fatal(err)
+	}
+	summary := &ingestv1.ValidationSummary{
+		RowsTotal: 3, RowsValid: 2, RowsRejected: 1, Schema: job.GetSchema(), SchemaInferred: false, Dialect: job.GetDialect(),
+		SampleErrors: []*typev1.RowError{{Type: "type-error", RowNumber: 3, LineNumber: 3, ByteOffset: 20, FieldNumber: 1, FieldName: "id", Value: "x", Message: `"x" is not an integer`}},
+		ErrorCounts:  []*typev1.ErrorCount{{Type: "type-error", FieldName: "id", FieldNumber: 1, Count: 1}},
+		ErrorTotal:   1, Warnings: []string{"1 row is invalid"},
+	}
+	if _, _, err := s.Update(ctx, "b", func(j *ingestv1.Job) ([]*ingestv1.JobEvent, error) {
+		j.Validation = summary
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s = open(t, path)
+	rec, err := s.Get(ctx, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(rec.Job.GetSchema(), job.GetSchema()) || !proto.Equal(rec.Job.GetDialect(), job.GetDialect()) ||
+		!proto.Equal(rec.Job.GetValidationOptions(), job.GetValidationOptions()) || !proto.Equal(rec.Job.GetValidation(), summary) {
+		t.Errorf("after reopen the job is %v", rec.Job)
 	}
 }
