@@ -1,6 +1,7 @@
 // Command csvbench measures csvmesh end to end on a generated trades file.
 //
 //	go run ./services/csvbench --size 100MB [--keep] [--dir DIR] [--csvmeshd PATH] [--json]
+//	go run ./services/csvbench --core --size 100MB [--dir DIR] [--json]
 //
 // It generates a deterministic trades CSV of the requested size (or reuses
 // one already in --dir), times a plain encoding/csv read of it as the
@@ -10,6 +11,13 @@
 // WatchJob, and prints upload, validation, analysis and end-to-end
 // throughput next to the baseline, the rows valid and rejected, and the peak
 // RSS of every process. It exits non-zero if the job does not succeed.
+//
+// With --core it measures the validator core instead: each of a schema run
+// and an inferring run, on one worker and on every CPU, and the Parquet
+// conversion of the normalized output, in a child process of its own (for
+// its peak RSS), with the validator writing normalized and rejects CSV to
+// disk; the encoding/csv baseline is read before and after, and their mean
+// is the yardstick.
 //
 // MB/s figures are 10^6 bytes per second of the uploaded file's size, for
 // every stage; validation and analysis are timed between the job's state
@@ -55,6 +63,16 @@ type options struct {
 	readyTimeout time.Duration
 	jobTimeout   time.Duration
 	stopGrace    time.Duration
+
+	// core measures the validator core in-process instead of the mesh.
+	core bool
+	// The flags of a --core child process (one measurement).
+	coreRun     bool
+	coreFile    string
+	coreOut     string
+	coreWorkers int
+	coreInfer   bool
+	coreParquet bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -72,6 +90,13 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.readyTimeout, "ready-timeout", time.Minute, "how long the services may take to become healthy")
 	fs.DurationVar(&o.jobTimeout, "timeout", time.Hour, "how long the upload and job may take")
 	fs.DurationVar(&o.stopGrace, "stop-grace", 30*time.Second, "how long each process may take to exit after SIGTERM before it is killed")
+	fs.BoolVar(&o.core, "core", false, "measure the validator core (parse, type-check, normalize, write CSV) in-process on 1 and all cores, and the Parquet conversion, instead of the mesh")
+	fs.BoolVar(&o.coreRun, "core-run", false, "internal: one --core measurement")
+	fs.StringVar(&o.coreFile, "core-file", "", "internal: --core-run's input file")
+	fs.StringVar(&o.coreOut, "core-out", "", "internal: --core-run's output directory")
+	fs.IntVar(&o.coreWorkers, "core-workers", 1, "internal: --core-run's validator workers")
+	fs.BoolVar(&o.coreInfer, "core-infer", false, "internal: --core-run infers the schema")
+	fs.BoolVar(&o.coreParquet, "core-parquet", false, "internal: --core-run converts the normalized output to Parquet")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -105,6 +130,30 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	logf := func(format string, a ...any) { fmt.Fprintf(stderr, "csvbench: "+format+"\n", a...) }
+	switch {
+	case o.coreRun:
+		if err := coreRun(ctx, o.coreFile, o.coreOut, o.coreWorkers, o.coreInfer, o.coreParquet, stdout); err != nil {
+			fmt.Fprintf(stderr, "csvbench: core run: %v\n", err)
+			return 1
+		}
+		return 0
+	case o.core:
+		res, err := benchCore(ctx, o, logf)
+		if err != nil {
+			fmt.Fprintf(stderr, "csvbench: FAILED: %v\n", err)
+			return 1
+		}
+		if o.json {
+			err = writeJSON(stdout, res)
+		} else {
+			err = writeCoreTable(stdout, res)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "csvbench: %v\n", err)
+			return 1
+		}
+		return 0
+	}
 	res, err := bench(ctx, o, logf)
 	if err != nil {
 		fmt.Fprintf(stderr, "csvbench: FAILED: %v\n", err)

@@ -117,7 +117,7 @@ func writeTable(w io.Writer, r *result) error {
 }
 
 // writeJSON prints r as indented JSON.
-func writeJSON(w io.Writer, r *result) error {
+func writeJSON(w io.Writer, r any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)

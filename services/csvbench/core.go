@@ -1,0 +1,289 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	typev1 "github.com/csvmesh/csvmesh/gen/csvmesh/type/v1"
+	"github.com/csvmesh/csvmesh/services/internal/parquetout"
+	"github.com/csvmesh/csvmesh/services/internal/tableschema"
+	"github.com/csvmesh/csvmesh/services/validator"
+)
+
+// tradesSchemaJSON is the Table Schema the core benchmark checks the trades
+// file against: every type the generator writes, with the constraints a
+// trading desk would set.
+const tradesSchemaJSON = `{
+  "fields": [
+    {"name": "timestamp", "type": "datetime", "constraints": {"required": true}},
+    {"name": "symbol", "type": "string", "constraints": {"required": true, "maxLength": 8}},
+    {"name": "side", "type": "string", "constraints": {"required": true, "enum": ["BUY", "SELL"]}},
+    {"name": "price", "type": "number", "constraints": {"minimum": 0}},
+    {"name": "quantity", "type": "integer", "constraints": {"required": true, "minimum": 1}},
+    {"name": "notional", "type": "number"},
+    {"name": "venue", "type": "string"},
+    {"name": "note", "type": "string"}
+  ]
+}`
+
+// coreMode is one in-process measurement of the validator core.
+type coreMode struct {
+	// Name is shown in the report.
+	Name string
+	// Infer runs without a schema.
+	Infer bool
+	// Workers is the validator's worker count.
+	Workers int
+	// Parquet converts the normalized output of a schema run instead.
+	Parquet bool
+}
+
+// coreModes are the measurements of --core, in the order they run.
+func coreModes(cpus int) []coreMode {
+	modes := []coreMode{
+		{Name: "schema, 1 worker", Workers: 1},
+		{Name: "infer, 1 worker", Infer: true, Workers: 1},
+	}
+	if cpus > 1 {
+		modes = append(modes,
+			coreMode{Name: fmt.Sprintf("schema, %d workers", cpus), Workers: cpus},
+			coreMode{Name: fmt.Sprintf("infer, %d workers", cpus), Infer: true, Workers: cpus})
+	}
+	return append(modes, coreMode{Name: "parquet (from normalized)", Parquet: true, Workers: 1})
+}
+
+// childResult is what one `csvbench --core-run` child prints as JSON.
+type childResult struct {
+	Seconds      float64 `json:"seconds"`
+	Bytes        int64   `json:"bytes"`
+	RowsValid    int64   `json:"rows_valid"`
+	RowsRejected int64   `json:"rows_rejected"`
+}
+
+// coreRow is one line of the core report.
+type coreRow struct {
+	stage
+	// PeakRSS is the child process's peak resident set size.
+	PeakRSS int64 `json:"peak_rss_bytes"`
+}
+
+// coreResult is everything one --core run measured.
+type coreResult struct {
+	File       string    `json:"file"`
+	FileBytes  int64     `json:"file_bytes"`
+	FileRows   int64     `json:"file_rows"`
+	CPUs       int       `json:"cpus"`
+	LoadBefore string    `json:"load_before"`
+	LoadAfter  string    `json:"load_after"`
+	Baseline   stage     `json:"baseline"`
+	Modes      []coreRow `json:"modes"`
+	RowsValid  int64     `json:"rows_valid"`
+	Rejected   int64     `json:"rows_rejected"`
+}
+
+// benchCore measures the validator core (parse, type-check, normalize,
+// write) in child processes of this binary, one per mode, against the
+// encoding/csv baseline read of the same file, timed before and after the
+// modes (the mean is the baseline, so drift in a shared machine's load
+// shows in both).
+func benchCore(ctx context.Context, o *options, logf func(string, ...any)) (*coreResult, error) {
+	dir, err := filepath.Abs(o.dir)
+	if err != nil {
+		return nil, err
+	}
+	path, err := tradesFile(dir, o.size, o.seed, logf)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	res := &coreResult{File: path, FileBytes: fi.Size(), CPUs: runtime.NumCPU(), LoadBefore: loadAvg()}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	work, err := os.MkdirTemp(dir, "core-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+
+	// A first read warms the page cache, so that every timed read finds the
+	// file in memory as the child runs do.
+	if _, _, err := baseline(path); err != nil {
+		return nil, err
+	}
+	before, rows, err := baseline(path)
+	if err != nil {
+		return nil, err
+	}
+	res.FileRows = rows
+	logf("baseline encoding/csv: %.1f MB/s", mbps(res.FileBytes, before))
+	type measured struct {
+		mode coreMode
+		out  childResult
+		rss  int64
+	}
+	var runs []measured
+	for _, m := range coreModes(res.CPUs) {
+		out, rss, err := runCoreChild(ctx, self, path, work, m)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", m.Name, err)
+		}
+		logf("%s: %.1f MB/s", m.Name, mbps(out.Bytes, time.Duration(out.Seconds*float64(time.Second))))
+		runs = append(runs, measured{m, out, rss})
+	}
+	after, _, err := baseline(path)
+	if err != nil {
+		return nil, err
+	}
+	base := (before + after) / 2
+	res.Baseline = newStages(res.FileBytes, []string{"baseline encoding/csv"}, []time.Duration{base})[0]
+	for _, r := range runs {
+		d := time.Duration(r.out.Seconds * float64(time.Second))
+		st := stage{Name: r.mode.Name, Seconds: d.Seconds(), MBps: mbps(r.out.Bytes, d)}
+		st.Ratio = st.MBps / res.Baseline.MBps
+		res.Modes = append(res.Modes, coreRow{stage: st, PeakRSS: r.rss})
+		if !r.mode.Parquet && !r.mode.Infer {
+			res.RowsValid, res.Rejected = r.out.RowsValid, r.out.RowsRejected
+		}
+	}
+	res.LoadAfter = loadAvg()
+	return res, nil
+}
+
+// runCoreChild runs `self --core-run` for mode m and returns its result and
+// peak RSS.
+func runCoreChild(ctx context.Context, self, path, work string, m coreMode) (childResult, int64, error) {
+	args := []string{"--core-run", "--core-file", path, "--core-out", work, "--core-workers", strconv.Itoa(m.Workers)}
+	if m.Infer {
+		args = append(args, "--core-infer")
+	}
+	if m.Parquet {
+		args = append(args, "--core-parquet")
+	}
+	cmd := exec.CommandContext(ctx, self, args...)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return childResult{}, 0, fmt.Errorf("%w: %s", err, stderr.String())
+	}
+	var out childResult
+	if err := json.Unmarshal([]byte(stdout.String()), &out); err != nil {
+		return childResult{}, 0, fmt.Errorf("child output %q: %w", stdout.String(), err)
+	}
+	var rss int64
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		rss = ru.Maxrss * 1024 // kilobytes on Linux
+	}
+	return out, rss, nil
+}
+
+// coreRun is the child side of --core: one measurement, printed as JSON.
+func coreRun(ctx context.Context, file, outDir string, workers int, infer, toParquet bool, stdout io.Writer) error {
+	schema, err := tableschema.ParseJSON([]byte(tradesSchemaJSON))
+	if err != nil {
+		return err
+	}
+	normPath := filepath.Join(outDir, "normalized.csv")
+	if toParquet {
+		return convertParquet(ctx, normPath, filepath.Join(outDir, "normalized.parquet"), schema, stdout)
+	}
+	src, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	fi, err := src.Stat()
+	if err != nil {
+		return err
+	}
+	name := normPath
+	if infer {
+		name = filepath.Join(outDir, "normalized-inferred.csv")
+	}
+	norm, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	rej, err := os.Create(filepath.Join(outDir, "rejects.csv"))
+	if err != nil {
+		return errors.Join(err, norm.Close())
+	}
+	cfg := validator.Config{Workers: workers}
+	if !infer {
+		cfg.Schema = schema
+	}
+	nw, rw := bufio.NewWriterSize(norm, 1<<20), bufio.NewWriterSize(rej, 1<<20)
+	start := time.Now()
+	res, err := validator.Run(ctx, src, fi.Size(), validator.Outputs{Normalized: nw, Rejects: rw}, cfg, nil)
+	if err == nil {
+		err = errors.Join(nw.Flush(), rw.Flush())
+	}
+	err = errors.Join(err, norm.Close(), rej.Close())
+	d := time.Since(start)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(stdout).Encode(childResult{Seconds: d.Seconds(), Bytes: fi.Size(), RowsValid: res.GetRowsValid(), RowsRejected: res.GetRowsRejected()})
+}
+
+// convertParquet times the Parquet conversion of the normalized CSV at src.
+func convertParquet(ctx context.Context, src, dst string, schema *typev1.Schema, stdout io.Writer) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("run a schema mode first: %w", err)
+	}
+	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(out, 1<<20)
+	start := time.Now()
+	rows, err := parquetout.Convert(ctx, bufio.NewReaderSize(in, 1<<20), bw, schema, parquetout.Options{})
+	if err == nil {
+		err = bw.Flush()
+	}
+	err = errors.Join(err, out.Close())
+	d := time.Since(start)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(stdout).Encode(childResult{Seconds: d.Seconds(), Bytes: fi.Size(), RowsValid: rows})
+}
+
+// writeCoreTable prints r as a plain-text report.
+func writeCoreTable(w io.Writer, r *coreResult) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "file      %s\n", r.File)
+	fmt.Fprintf(&b, "size      %s bytes (%s), %s rows\n", groupDigits(r.FileBytes), humanBytes(r.FileBytes), groupDigits(r.FileRows))
+	fmt.Fprintf(&b, "load avg  %s before, %s after (%d CPUs)\n", r.LoadBefore, r.LoadAfter, r.CPUs)
+	fmt.Fprintf(&b, "rows      %s valid, %s rejected (schema run)\n", groupDigits(r.RowsValid), groupDigits(r.Rejected))
+	fmt.Fprintf(&b, "\n%-28s %8s %9s %11s %12s\n", "validator core", "seconds", "MB/s", "x baseline", "peak RSS")
+	fmt.Fprintf(&b, "%-28s %8.2f %9.1f %11.2f %12s\n", r.Baseline.Name, r.Baseline.Seconds, r.Baseline.MBps, 1.0, "-")
+	for _, m := range r.Modes {
+		fmt.Fprintf(&b, "%-28s %8.2f %9.1f %11.2f %12s\n", m.Name, m.Seconds, m.MBps, m.Ratio, humanBytes(m.PeakRSS))
+	}
+	b.WriteString("\nparquet MB/s are of the normalized CSV it reads; the others of the source file.\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
