@@ -31,6 +31,8 @@ type config struct {
 	maxRecordBytes  byteSize
 	maxFields       int
 	memoryBudget    byteSize
+	uniqueBudget    byteSize
+	validatorCores  int
 	memoryLimit     byteSize
 	analyses        int
 	maxStreams      int
@@ -66,6 +68,9 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	c.maxRecordBytes = 4 << 20
 	fs.Var(&c.maxRecordBytes, "max-record-bytes", "longest CSV record (row) the validator accepts; longer rows are rejected")
 	fs.IntVar(&c.maxFields, "max-fields", 4096, "most columns the validator accepts in a row")
+	c.uniqueBudget = 64 << 20
+	fs.Var(&c.uniqueBudget, "unique-memory-budget", "memory each unique or primary key check of the validator may hold before it spills sorted keys to disk")
+	fs.IntVar(&c.validatorCores, "validator-workers", 0, "goroutines the validator checks one file's blocks with; 0 means one per CPU")
 	c.memoryBudget = 256 << 20
 	fs.Var(&c.memoryBudget, "memory-budget", "memory the analyzer may hold per job before it spills to disk")
 	fs.IntVar(&c.analyses, "max-analyses", 2, "analyses the analyzer runs at once; more wait for a slot (memory is bounded by this x memory-budget)")
@@ -122,8 +127,8 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	if c.workers < 1 {
 		return nil, fmt.Errorf("--workers=%d: want at least 1", c.workers)
 	}
-	if c.maxUploadBytes <= 0 || c.maxMessageBytes < 64<<10 || c.maxFieldBytes <= 0 || c.maxFields < 1 || c.memoryBudget < 1<<20 {
-		return nil, fmt.Errorf("limits must be positive (max-message-bytes at least 64KiB, memory-budget at least 1MiB)")
+	if c.maxUploadBytes <= 0 || c.maxMessageBytes < 64<<10 || c.maxFieldBytes <= 0 || c.maxFields < 1 || c.memoryBudget < 1<<20 || c.uniqueBudget < 1<<20 || c.validatorCores < 0 {
+		return nil, fmt.Errorf("limits must be positive (max-message-bytes at least 64KiB, memory-budget and unique-memory-budget at least 1MiB, validator-workers not negative)")
 	}
 	if c.stageTimeout <= 0 || c.drainTimeout <= 0 || c.uploadIdle <= 0 {
 		return nil, fmt.Errorf("timeouts must be positive")

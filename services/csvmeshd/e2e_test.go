@@ -188,8 +188,8 @@ func TestEndToEndFourProcesses(t *testing.T) {
 	if v.GetRowsTotal() != 6 || v.GetRowsValid() != 5 || v.GetRowsRejected() != 1 {
 		t.Errorf("validation rows total/valid/rejected = %d/%d/%d, want 6/5/1", v.GetRowsTotal(), v.GetRowsValid(), v.GetRowsRejected())
 	}
-	if len(v.GetSampleErrors()) != 1 || v.GetSampleErrors()[0].GetLine() != 7 {
-		t.Errorf("sample errors %v, want one on line 7", v.GetSampleErrors())
+	if se := v.GetSampleErrors(); len(se) != 1 || se[0].GetLineNumber() != 7 || se[0].GetRowNumber() != 6 || se[0].GetType() != "extra-cell" {
+		t.Errorf("sample errors %v, want one extra-cell in row 6 on line 7", se)
 	}
 	price := column(j.GetReport(), "price")
 	if price == nil || price.GetNumeric() == nil {
@@ -218,7 +218,7 @@ func TestEndToEndFourProcesses(t *testing.T) {
 	if norm != wantNorm {
 		t.Errorf("normalized artifact:\n%q\nwant\n%q", norm, wantNorm)
 	}
-	if rej := download(t, c, j.GetName()+"/artifacts/rejects"); !strings.Contains(rej, "field_count") || !strings.Contains(rej, "7,") {
+	if rej := download(t, c, j.GetName()+"/artifacts/rejects"); !strings.Contains(rej, "extra-cell") || !strings.Contains(rej, "6,7,") {
 		t.Errorf("rejects artifact lacks the ragged row on line 7:\n%s", rej)
 	}
 

@@ -172,6 +172,10 @@ func (m *mesh) start(ctx context.Context) error {
 			return err
 		}
 		log := m.logger("validator")
+		tmp := filepath.Join(cfg.dataDir, "tmp")
+		if err := os.MkdirAll(tmp, 0o755); err != nil {
+			return fmt.Errorf("validator: spill directory: %w", err)
+		}
 		l := limits
 		l.Logger = log
 		srv := grpcx.NewServer(l)
@@ -180,6 +184,9 @@ func (m *mesh) start(ctx context.Context) error {
 			validator.WithMaxFieldBytes(int(cfg.maxFieldBytes)),
 			validator.WithMaxRecordBytes(int(cfg.maxRecordBytes)),
 			validator.WithMaxFields(cfg.maxFields),
+			validator.WithWorkers(cfg.validatorCores),
+			validator.WithSpillDir(tmp),
+			validator.WithUniqueMemoryBudget(int64(cfg.uniqueBudget)),
 		))
 		m.serveGRPC(srv, lis, validatorv1.ValidatorService_ServiceDesc.ServiceName)
 		validatorAddr = or(validatorAddr, lis.Addr().String())

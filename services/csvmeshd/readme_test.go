@@ -156,10 +156,12 @@ func TestREADME(t *testing.T) {
 		block string
 		want  []string
 	}{
-		{"csvctl", []string{"SUCCEEDED", "price", "mean", "field_count", "line"}},
+		{"csvctl", []string{"SUCCEEDED", "price", "mean", "missing-cell", "line"}},
 		{"curl", []string{"STATE_SUCCEEDED", `"row_count"`, "symbol,price,quantity", "STATE_"}},
 		{"grpcurl", []string{"csvmesh.ingest.v1.IngestService", "grpc.health.v1.Health", "rpc UploadFile", "STATE_SUCCEEDED", "SERVING"}},
 		{"grpcurl-upload", []string{`"name": "jobs/`, "tiny.csv"}},
+		{"schema", []string{"ACME-01,2026-03-02,1234.50,EUR,invoice 17", `ACME-02,2026-03-03,-99.00,EUR,"'=HYPERLINK(""http://example.com"")"`,
+			"primary-key", "type-error", "exit status 3", "2 of 4 rows"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.block, func(t *testing.T) {

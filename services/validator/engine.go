@@ -1,108 +1,136 @@
-// Package validator checks CSV files for csvmesh: it parses RFC 4180 text,
-// checks every row against a schema (or infers one over the whole input in
-// the same pass), and writes the valid rows as normalized CSV and the rejected
-// rows, with their location and reason, as a rejects CSV.
+// Package validator checks CSV files for csvmesh: it reads any CSV dialect
+// and text encoding, checks every row against a Frictionless Table Schema
+// (or infers one over the whole file), and writes the valid rows as
+// normalized CSV and the invalid rows, with Frictionless-style errors, as a
+// rejects CSV.
 //
-// Run is the engine; it needs no gRPC and works on any io.Reader and
-// io.Writers. Server exposes it as csvmesh.validator.v1.ValidatorService over
-// a storage.Store.
+// Run is the engine; it needs no gRPC and works on any io.ReaderAt and
+// io.Writers. It cuts the input into blocks of whole records and checks them
+// on several goroutines, in memory bounded by its Config whatever the file's
+// size. Server exposes it as csvmesh.validator.v1.ValidatorService over a
+// storage.Store, and adds the Parquet, schema and error report outputs.
 package validator
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"runtime"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	typev1 "github.com/csvmesh/csvmesh/gen/csvmesh/type/v1"
 	validatorv1 "github.com/csvmesh/csvmesh/gen/csvmesh/validator/v1"
 	"github.com/csvmesh/csvmesh/services/internal/csvparse"
+	"github.com/csvmesh/csvmesh/services/internal/dialect"
+	"github.com/csvmesh/csvmesh/services/internal/tableschema"
 )
 
-// Defaults used when a Config field is zero.
+// Defaults and limits used when a Config field is zero.
 const (
-	DefaultMaxRejectRowBytes = 4096
-	DefaultErrorBatchSize    = 100
-	DefaultMaxStreamedErrors = 1000
+	// DefaultErrorBatchSize is how many row errors go in one RowErrors call.
+	DefaultErrorBatchSize = 100
+	// DefaultErrorSampleSize is how many row errors are streamed when the
+	// options give no error_sample_size.
+	DefaultErrorSampleSize = 100
+	// MaxErrorSampleSize is the largest error_sample_size accepted.
+	MaxErrorSampleSize = 10000
+	// DefaultBlockSize is the size of the blocks the input is cut into.
+	DefaultBlockSize = 512 << 10
+	// SampleBytes is how much of the input dialect detection reads.
+	SampleBytes = 64 << 10
 	// MaxValueBytes is how much of an offending value a RowError carries.
 	MaxValueBytes = 256
 )
 
-// Row error codes.
-const (
-	CodeFieldCount    = "field_count"
-	CodeEncoding      = "encoding"
-	CodeQuote         = csvparse.CodeQuote
-	CodeFieldTooLong  = csvparse.CodeFieldTooLong
-	CodeRecordTooLong = csvparse.CodeRecordTooLong
-	CodeType          = "type"
-	CodeRequired      = "required"
-)
+// RejectsHeader is the header row of a rejects CSV. error_types lists the
+// distinct error types of the row in order, joined by ";"; error_messages
+// the messages of all its errors, joined by "; "; original_row is the row's
+// text as it was in the file (as UTF-8).
+var RejectsHeader = []string{"row_number", "line_number", "byte_offset", "error_types", "error_messages", "original_row"}
 
-// RejectsHeader is the header row of a rejects CSV.
-var RejectsHeader = []string{"line", "record", "column", "field", "code", "message", "row"}
-
-// Config says what Run reads and how. The zero value reads a whole
-// comma-separated file with a header row and infers its schema.
+// Config says what Run reads and how. The zero value reads a whole file in
+// any detected dialect and infers its schema.
 type Config struct {
-	// Delimiter is the field delimiter; 0 means ','. It must be an ASCII
-	// byte other than '"', '\r' and '\n'.
-	Delimiter byte
+	// Dialect gives the fields of the CSV dialect that are known; the others
+	// are detected from the first SampleBytes of the input.
+	Dialect *typev1.Dialect
 	// Schema is checked against the header and every row. Nil (or a schema
-	// without fields) means infer one.
+	// without fields) means infer one over the whole input.
 	Schema *typev1.Schema
+	// Options are the thresholds, error sample size and output options.
+	Options *typev1.ValidationOptions
 	// Header gives the column names of input that has no header row (a
-	// shard past the first). Nil means the first record is the header.
+	// range past the first). Nil means the input starts with the dialect's
+	// header rows.
 	Header []string
 	// FirstLine is the physical line number of the input's first byte in the
 	// file; 0 means 1.
 	FirstLine int64
-	// FirstRecord is the logical record number of the input's first record;
-	// 0 means 1 when the input starts with the header and 2 otherwise.
+	// FirstRecord is the row number of the input's first row (the header
+	// row is row 1); 0 means 1 when the input starts with the header rows
+	// and 1 + header rows otherwise.
 	FirstRecord int64
-	// FirstOffset is the byte offset of the input in the file.
+	// FirstOffset is the byte offset of the input in the file, added to
+	// every reported offset.
 	FirstOffset int64
-	// TotalBytes is the size of the input, reported in progress; 0 if
-	// unknown.
-	TotalBytes int64
 	// MaxRecordBytes, MaxFieldBytes and MaxFields bound one record; 0 means
 	// the csvparse defaults.
 	MaxRecordBytes, MaxFieldBytes, MaxFields int
-	// MaxRejectRowBytes bounds the row text in the rejects CSV; 0 means
-	// DefaultMaxRejectRowBytes.
-	MaxRejectRowBytes int
+	// Workers is how many goroutines check blocks; 0 means GOMAXPROCS.
+	Workers int
+	// BlockSize is the size of a block of records; 0 means
+	// DefaultBlockSize. At most 2*Workers blocks are in memory at once.
+	BlockSize int
+	// SpillDir is where unique and primary key checks keep their temporary
+	// files; "" means the system's temporary directory.
+	SpillDir string
+	// UniqueMemoryBudget bounds the memory of each unique or primary key
+	// check; 0 means the uniq default.
+	UniqueMemoryBudget int64
 	// ProgressInterval is how often to report progress; 0 means only once,
-	// at the end.
+	// at the end, and a negative interval after every block.
 	ProgressInterval time.Duration
 	// ErrorBatchSize is how many row errors go in one RowErrors call; 0
 	// means DefaultErrorBatchSize.
 	ErrorBatchSize int
-	// MaxStreamedErrors caps the row errors passed to the EventSink (the
-	// rejects output and the counts always have all of them); 0 means
-	// DefaultMaxStreamedErrors, negative means none.
-	MaxStreamedErrors int
 }
 
-// EventSink receives Run's events as they happen. Returning an error stops
-// Run, which returns that error.
+// Outputs are where Run writes.
+type Outputs struct {
+	// Normalized receives the header and the valid rows as normalized CSV:
+	// UTF-8, ',' delimiter, '"' quotes where needed, '\n' line endings,
+	// values in their canonical form, missing values empty.
+	Normalized io.Writer
+	// Rejects receives a RejectsHeader row and one row per invalid row.
+	Rejects io.Writer
+	// Rewrite, when not nil and the schema is inferred, is set to one flag
+	// per field telling whether Renormalize must rewrite that field: some
+	// value was written as it was in the file but its canonical form
+	// differs. It is set to nil when a schema was given.
+	Rewrite *[]bool
+}
+
+// EventSink receives Run's events as they happen, from one goroutine.
+// Returning an error stops Run, which returns that error.
 type EventSink interface {
 	// Progress reports how far validation has come.
 	Progress(*validatorv1.ValidationProgress) error
-	// RowErrors reports rejected rows, in input order.
+	// RowErrors reports the first row errors (the error sample), in input
+	// order.
 	RowErrors(*validatorv1.RowErrorBatch) error
 }
 
 // ConfigError is a Config (or request) that cannot be run. It maps to
-// InvalidArgument.
+// InvalidArgument. A bad dialect is reported as a *dialect.FieldError and a
+// bad schema as a *tableschema.SchemaError instead.
 type ConfigError struct {
 	// Field names the offending setting as a request field path, such as
-	// "dialect.delimiter" or "schema.fields[2].type".
+	// "header" or "options.max_invalid_ratio".
 	Field string
 	// Description says what is wrong.
 	Description string
@@ -142,9 +170,9 @@ func (e *FileError) Is(target error) bool {
 }
 
 var (
-	// ErrEmptyFile is returned for input without any record.
+	// ErrEmptyFile is returned for input without any row.
 	ErrEmptyFile error = &FileError{Type: ViolationEmptyFile, Msg: "the file is empty"}
-	// ErrNoDataRows is returned for input with a header row and nothing else.
+	// ErrNoDataRows is returned for input with a header and nothing else.
 	ErrNoDataRows error = &FileError{Type: ViolationNoDataRows, Msg: "the file has a header row but no data rows"}
 	// ErrHeaderMismatch matches (with errors.Is) a header that differs from
 	// the schema.
@@ -153,13 +181,10 @@ var (
 	ErrMalformedHeader error = &FileError{Type: ViolationMalformedHeader, Msg: "the header row is malformed"}
 )
 
-// validate checks cfg and returns the column types of its schema, or nil to
-// infer.
+// validate checks cfg.
 func (cfg *Config) validate() error {
-	switch d := cfg.Delimiter; {
-	case d == 0:
-	case d >= utf8.RuneSelf || d == '"' || d == '\r' || d == '\n':
-		return &ConfigError{Field: "dialect.delimiter", Description: fmt.Sprintf("%q cannot be a delimiter: use one ASCII character other than a quote or a line break", d)}
+	if err := dialect.Check(cfg.Dialect); err != nil {
+		return err
 	}
 	if cfg.Header != nil && len(cfg.Header) == 0 {
 		return &ConfigError{Field: "header", Description: "the header must name at least one column"}
@@ -169,232 +194,399 @@ func (cfg *Config) validate() error {
 			return &ConfigError{Field: fmt.Sprintf("header[%d]", i), Description: "the column name is not valid UTF-8"}
 		}
 	}
-	if cfg.Schema != nil {
-		seen := make(map[string]int, len(cfg.Schema.GetFields()))
-		for i, f := range cfg.Schema.GetFields() {
-			path := fmt.Sprintf("schema.fields[%d]", i)
-			switch {
-			case f.GetName() == "":
-				return &ConfigError{Field: path + ".name", Description: "the field name is empty"}
-			case !utf8.ValidString(f.GetName()):
-				return &ConfigError{Field: path + ".name", Description: "the field name is not valid UTF-8"}
-			case f.GetType() == typev1.FieldType_FIELD_TYPE_UNSPECIFIED:
-				return &ConfigError{Field: path + ".type", Description: fmt.Sprintf("field %q has no type", f.GetName())}
-			case typev1.FieldType_name[int32(f.GetType())] == "":
-				return &ConfigError{Field: path + ".type", Description: fmt.Sprintf("field %q has unknown type %d", f.GetName(), f.GetType())}
-			}
-			if j, dup := seen[f.GetName()]; dup {
-				return &ConfigError{Field: path + ".name", Description: fmt.Sprintf("field %q is also field %d", f.GetName(), j)}
-			}
-			seen[f.GetName()] = i
+	if len(cfg.Schema.GetFields()) > 0 {
+		if err := tableschema.Check(cfg.Schema); err != nil {
+			return err
 		}
 	}
-	if cfg.FirstLine < 0 || cfg.FirstRecord < 0 || cfg.FirstOffset < 0 || cfg.TotalBytes < 0 {
-		return &ConfigError{Field: "first_line", Description: "line, record and byte positions cannot be negative"}
+	switch {
+	case cfg.FirstLine < 0:
+		return &ConfigError{Field: "first_line", Description: "the first line cannot be negative"}
+	case cfg.FirstRecord < 0:
+		return &ConfigError{Field: "first_record", Description: "the first record cannot be negative"}
+	case cfg.FirstOffset < 0:
+		return &ConfigError{Field: "range.offset", Description: "the offset cannot be negative"}
+	case cfg.Workers < 0 || cfg.BlockSize < 0:
+		return &ConfigError{Field: "workers", Description: "workers and block size cannot be negative"}
+	}
+	o := cfg.Options
+	if o == nil {
+		o = &typev1.ValidationOptions{}
+	}
+	if n := o.MaxInvalidRows; n != nil && *n < 0 {
+		return &ConfigError{Field: "options.max_invalid_rows", Description: "the limit cannot be negative"}
+	}
+	if r := o.MaxInvalidRatio; r != nil && !(*r >= 0 && *r <= 1) {
+		return &ConfigError{Field: "options.max_invalid_ratio", Description: fmt.Sprintf("%v is not a ratio between 0 and 1", *r)}
+	}
+	if n := o.GetErrorSampleSize(); n < 0 || n > MaxErrorSampleSize {
+		return &ConfigError{Field: "options.error_sample_size", Description: fmt.Sprintf("%d is not between 0 and %d", n, MaxErrorSampleSize)}
 	}
 	return nil
 }
 
-// sourceReader counts the bytes read, stops when ctx is done and raises a
-// flag when progress is due.
-type sourceReader struct {
-	ctx      context.Context
-	r        io.Reader
-	n        int64
-	interval time.Duration
-	last     time.Time
-	due      atomic.Bool
+// ctxReader stops reading once ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
 }
 
-func (s *sourceReader) Read(p []byte) (int, error) {
-	if err := s.ctx.Err(); err != nil {
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
 		return 0, err
 	}
-	n, err := s.r.Read(p)
-	s.n += int64(n)
-	if s.interval > 0 {
-		if now := time.Now(); now.Sub(s.last) >= s.interval {
-			s.last = now
-			s.due.Store(true)
-		}
-	}
-	return n, err
+	return c.r.Read(p)
 }
 
-// rowError is the first problem of a row: the one whose column, code and
-// value a reject reports.
-type rowError struct {
-	col   int // 1-based, 0 for the row
-	code  string
-	value []byte
+// engine is the setup of one Run, shared read-only by its goroutines.
+type engine struct {
+	cfg  Config
+	src  io.ReaderAt
+	size int64
+
+	d         dialect.Detected
+	enc       dialect.Encoding
+	transcode bool  // the encoding is single-byte: fields are transcoded
+	decode    bool  // the encoding is UTF-16: the stream is decoded
+	bom       int64 // bytes of a UTF-8 byte order mark skipped at the start
+	opts      csvparse.Options
+
+	header     []string
+	ncols      int
+	headerRows int   // header rows read from the input
+	dataStart  int64 // stream offset of the first data row
+	dataLine   int64 // physical line of the first data row
+	firstRow   int64 // row number of the first data row
+
+	inferring    bool
+	compiled     *tableschema.Compiled
+	cols         []column
+	missingEmpty bool   // the only missing value is ""
+	keyFields    []int  // per checker: the field of a unique checker, -1 for the primary key
+	pkChecker    int    // the primary key's checker, or -1
+	pkNames      string // `("a", "b")`
+	neutralize   bool
+	rawCopy      bool // infer mode: a plain record can be copied as it is
+
+	workers    int
+	blockSize  int
+	sampleSize int
+	batchSize  int
 }
 
-// run holds the state of one Run.
-type run struct {
-	cfg    Config
-	events EventSink
-	src    *sourceReader
-	rd     *csvparse.Reader
-	norm   *csvparse.Writer
-	rej    *csvparse.Writer
-
-	header []string
-	types  []typev1.FieldType // nil when inferring
-	req    []bool
-	alive  []uint8 // inference candidates per column
-	seen   []bool  // a column had a non-missing value
-
-	result   validatorv1.ValidationResult
-	streamed int
-	batch    []*typev1.RowError
-
-	// The problems of the current row: how many, the first, and all their
-	// messages joined by "; ".
-	nerrs int
-	first rowError
-	msg   []byte
-
-	comma   byte   // the input's delimiter
-	line    []byte // the current row's normalized record, reused
-	rowBuf  []byte // the current reject's row text, reused
-	rejLine []byte // the current reject's record, reused
-	textBuf []byte // the current reject's row text made valid UTF-8, reused
-}
-
-// Run validates the CSV read from src. It writes the header and the valid
-// rows, normalized, to normalized, and a RejectsHeader row plus one row per
-// rejected record to rejects; it reports progress and rejected rows to
-// events (which may be nil) as it goes. With cfg.Schema it checks and
-// normalizes every value; without, it infers a schema over the whole input
-// in the same pass and normalizes only missing values (to empty fields).
+// Run validates the CSV in the first size bytes of src. It writes the
+// header and the valid rows, normalized, to out.Normalized, and a
+// RejectsHeader row plus one row per invalid row to out.Rejects; it reports
+// progress and the first row errors to events (which may be nil) as it goes.
 //
-// Run reads src once, front to back, in memory bounded by cfg's limits. Row
-// problems never fail Run: the row goes to rejects and Run carries on. Run
-// returns a *ConfigError for an unusable cfg, a *FileError for a file that
-// cannot be validated at all (see ErrEmptyFile, ErrNoDataRows,
+// Run first reads a sample of the input to complete cfg.Dialect (encoding,
+// delimiter, quoting, header rows, ...), then the header rows. With a
+// schema it checks and normalizes every value; without, it infers a schema
+// over the whole input and writes the values as they are (missing values
+// empty): Renormalize then rewrites the fields out.Rewrite flags. When the
+// schema has unique fields or a primary key, Run reads the input twice: a
+// first pass collects the keys (spilling to cfg.SpillDir beyond
+// cfg.UniqueMemoryBudget), the second checks the rows.
+//
+// Row problems never fail Run: the row goes to the rejects output and Run
+// carries on. Run returns a *ConfigError, *dialect.FieldError or
+// *tableschema.SchemaError for an unusable cfg, a *FileError for a file
+// that cannot be validated at all (see ErrEmptyFile, ErrNoDataRows,
 // ErrHeaderMismatch, ErrMalformedHeader), ctx's error when ctx is done, or
-// the error of src, the writers or events. Both writers are flushed; on
-// error their content is incomplete and should be discarded.
-func Run(ctx context.Context, src io.Reader, normalized, rejects io.Writer, cfg Config, events EventSink) (*validatorv1.ValidationResult, error) {
+// the error of src, the writers or events. On error the outputs are
+// incomplete and should be discarded.
+func Run(ctx context.Context, src io.ReaderAt, size int64, out Outputs, cfg Config, events EventSink) (*validatorv1.ValidationResult, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Schema != nil && len(cfg.Schema.GetFields()) == 0 {
-		cfg.Schema = nil
-	}
-	if cfg.MaxRejectRowBytes <= 0 {
-		cfg.MaxRejectRowBytes = DefaultMaxRejectRowBytes
-	}
-	if cfg.ErrorBatchSize <= 0 {
-		cfg.ErrorBatchSize = DefaultErrorBatchSize
-	}
-	if cfg.MaxStreamedErrors == 0 {
-		cfg.MaxStreamedErrors = DefaultMaxStreamedErrors
-	}
-	firstRecord := cfg.FirstRecord
-	if firstRecord == 0 {
-		firstRecord = 1
-		if cfg.Header != nil {
-			firstRecord = 2
-		}
-	}
-	r := &run{cfg: cfg, events: events, comma: cfg.Delimiter}
-	if r.comma == 0 {
-		r.comma = ','
-	}
-	r.src = &sourceReader{ctx: ctx, r: src, interval: cfg.ProgressInterval, last: time.Now()}
-	r.rd = csvparse.NewReader(r.src, csvparse.Options{
-		Comma:          cfg.Delimiter,
-		MaxRecordBytes: cfg.MaxRecordBytes,
-		MaxFieldBytes:  cfg.MaxFieldBytes,
-		MaxFields:      cfg.MaxFields,
-		FirstLine:      cfg.FirstLine,
-		FirstRecord:    firstRecord,
-		FirstOffset:    cfg.FirstOffset,
-	})
-	r.norm = csvparse.NewWriter(normalized)
-	r.rej = csvparse.NewWriter(rejects)
-	if err := r.run(); err != nil {
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return &r.result, nil
+	e := &engine{cfg: cfg, src: src, size: size}
+	if err := e.setup(ctx); err != nil {
+		return nil, err
+	}
+	if out.Normalized == nil {
+		out.Normalized = io.Discard
+	}
+	if out.Rejects == nil {
+		out.Rejects = io.Discard
+	}
+	return e.run(ctx, out, events)
 }
 
-func (r *run) run() error {
-	if err := r.readHeader(); err != nil {
+// setup resolves the dialect, reads the header and compiles the schema.
+func (e *engine) setup(ctx context.Context) error {
+	cfg := &e.cfg
+	sample := make([]byte, min(e.size, SampleBytes))
+	n, err := e.src.ReadAt(sample, 0)
+	if n < len(sample) {
+		if err == nil || err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return fmt.Errorf("read source: %w", err)
+	}
+	e.d, err = dialect.Resolve(cfg.Dialect, sample, e.size <= SampleBytes)
+	if err != nil {
 		return err
 	}
-	if err := r.norm.WriteStrings(r.header); err != nil {
-		return fmt.Errorf("write normalized output: %w", err)
+	e.enc = e.d.Encoding
+	e.transcode = e.enc == dialect.Windows1252 || e.enc == dialect.Latin1
+	e.decode = !e.enc.ASCIICompatible()
+	if (e.enc == dialect.UTF8 || e.enc == dialect.UTF8BOM) && strings.HasPrefix(string(sample[:min(3, len(sample))]), "\xef\xbb\xbf") {
+		e.bom = 3
 	}
-	if err := r.rej.WriteStrings(RejectsHeader); err != nil {
-		return fmt.Errorf("write rejects output: %w", err)
+	e.opts = e.d.CSVOptions()
+	e.opts.MaxRecordBytes = cfg.MaxRecordBytes
+	e.opts.MaxFieldBytes = cfg.MaxFieldBytes
+	e.opts.MaxFields = cfg.MaxFields
+
+	e.workers = cfg.Workers
+	if e.workers == 0 {
+		e.workers = runtime.GOMAXPROCS(0)
 	}
-	ncols := len(r.header)
-	if r.types == nil {
-		r.alive = make([]uint8, ncols)
-		for i := range r.alive {
-			r.alive[i] = candAll
+	e.blockSize = cmpOr(cfg.BlockSize, DefaultBlockSize)
+	e.sampleSize = int(cfg.Options.GetErrorSampleSize())
+	if e.sampleSize == 0 {
+		e.sampleSize = DefaultErrorSampleSize
+	}
+	e.batchSize = cmpOr(cfg.ErrorBatchSize, DefaultErrorBatchSize)
+	e.neutralize = cfg.Options.GetNeutralizeFormulas()
+
+	schema := cfg.Schema
+	if len(schema.GetFields()) == 0 {
+		schema = nil
+	}
+	if err := e.readHeader(ctx, schema); err != nil {
+		return err
+	}
+	firstLine := cmpOr(cfg.FirstLine, 1)
+	if cfg.Header != nil {
+		e.dataStart, e.dataLine = 0, firstLine
+		e.firstRow = cmpOr(cfg.FirstRecord, 1+int64(e.d.HeaderRows))
+	} else {
+		e.firstRow = cmpOr(cfg.FirstRecord, 1) + int64(e.headerRows)
+	}
+	e.ncols = len(e.header)
+	e.pkChecker = -1
+	if schema == nil {
+		e.inferring = true
+		e.rawCopy = e.d.Comma == ',' && !e.d.SkipInitialSpace && !e.transcode
+		return nil
+	}
+	e.compiled, err = tableschema.Compile(schema, tableschema.Options{NeutralizeFormulas: e.neutralize})
+	if err != nil {
+		return err
+	}
+	mv := e.compiled.MissingValues
+	e.missingEmpty = len(mv) == 1 && mv[0] == ""
+	e.cols = make([]column, e.ncols)
+	for i, f := range e.compiled.Fields {
+		c := &e.cols[i]
+		c.field, c.required, c.unique = f, f.Required, -1
+		switch f.Type {
+		case typev1.FieldType_FIELD_TYPE_STRING, typev1.FieldType_FIELD_TYPE_ANY, typev1.FieldType_FIELD_TYPE_DURATION:
+			c.mayQuote = true
 		}
-		r.seen = make([]bool, ncols)
+		c.identity = !e.neutralize && isIdentity(schema.GetFields()[i])
 	}
-	for {
-		rec, err := r.rd.Next()
-		if err == io.EOF {
-			break
+	for _, i := range e.compiled.Unique {
+		e.cols[i].unique = len(e.keyFields)
+		e.keyFields = append(e.keyFields, i)
+	}
+	if pk := e.compiled.PrimaryKey; len(pk) > 0 {
+		e.pkChecker = len(e.keyFields)
+		e.keyFields = append(e.keyFields, -1)
+		var b []byte
+		b = append(b, '(')
+		for k, i := range pk {
+			e.cols[i].required = true
+			if k > 0 {
+				b = append(b, ", "...)
+			}
+			b = strconv.AppendQuote(b, e.header[i])
 		}
-		// csvparse returns *RecordError unwrapped; a type assertion keeps
-		// re off the heap.
-		re, isRecErr := err.(*csvparse.RecordError)
-		if err != nil && !isRecErr {
+		e.pkNames = string(append(b, ')'))
+	}
+	return nil
+}
+
+// column is what checking a field of a schema needs.
+type column struct {
+	field    *tableschema.Field
+	required bool // a missing value is an error (also for primary key fields)
+	mayQuote bool // the canonical text may need CSV quoting
+	identity bool // every value is its own canonical text
+	unique   int  // the field's unique checker, or -1
+}
+
+// isIdentity reports whether tableschema's Normalize writes every value of
+// f as it is: a string or any field in the default format, without
+// transforms or constraints other than required and unique.
+func isIdentity(f *typev1.Field) bool {
+	switch f.GetType() {
+	case typev1.FieldType_FIELD_TYPE_STRING, typev1.FieldType_FIELD_TYPE_ANY:
+	default:
+		return false
+	}
+	if c := f.GetConstraints(); c != nil && (c.Minimum != nil || c.Maximum != nil || c.MinLength != nil ||
+		c.MaxLength != nil || c.GetPattern() != "" || len(c.GetEnumValues()) > 0) {
+		return false
+	}
+	return (f.GetFormat() == "" || f.GetFormat() == "default") && len(f.GetTransforms()) == 0
+}
+
+// isMissing reports whether v is a missing value of the schema.
+func (e *engine) isMissing(v []byte) bool {
+	if e.missingEmpty {
+		return len(v) == 0
+	}
+	return e.compiled.IsMissing(v)
+}
+
+// blockValid reports whether every field of a block is valid UTF-8 as it
+// is: all ASCII, or valid UTF-8 in a UTF-8 file.
+func (e *engine) blockValid(data []byte) bool {
+	if isASCII(data) {
+		return true
+	}
+	return !e.transcode && utf8.Valid(data)
+}
+
+// cmpOr returns v, or def when v is zero.
+func cmpOr[T int | int64](v, def T) T {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// stream returns the input as UTF-8 (for UTF-16) or as it is (otherwise),
+// without a byte order mark, from stream offset start.
+func (e *engine) stream(ctx context.Context, start int64) (io.Reader, error) {
+	if !e.decode {
+		off := e.bom + start
+		return &ctxReader{ctx: ctx, r: io.NewSectionReader(e.src, off, e.size-off)}, nil
+	}
+	dec := dialect.NewDecoder(io.NewSectionReader(e.src, 0, e.size), e.enc)
+	if start > 0 {
+		if _, err := io.CopyN(io.Discard, dec, start); err != nil {
+			return nil, fmt.Errorf("read source: %w", err)
+		}
+	}
+	return &ctxReader{ctx: ctx, r: dec}, nil
+}
+
+// readHeader reads the header rows, or takes the header from the config or
+// the schema, and checks it against the schema.
+func (e *engine) readHeader(ctx context.Context, schema *typev1.Schema) error {
+	cfg := &e.cfg
+	var names []string
+	for _, f := range schema.GetFields() {
+		names = append(names, f.GetName())
+	}
+	if cfg.Header != nil {
+		e.header = MangleHeader(cfg.Header)
+		if schema != nil {
+			return checkHeader(e.header, names)
+		}
+		return nil
+	}
+	src, err := e.stream(ctx, 0)
+	if err != nil {
+		return err
+	}
+	opts := e.opts
+	opts.FirstLine = cmpOr(cfg.FirstLine, 1)
+	rd := csvparse.NewReader(src, opts)
+	h := e.d.HeaderRows
+	if h == 0 {
+		// No header: the first row only tells the number of columns.
+		e.dataLine = opts.FirstLine
+		rec, err := rd.Next()
+		switch re := (*csvparse.RecordError)(nil); {
+		case err == io.EOF:
+			return ErrEmptyFile
+		case schema != nil:
+			e.header = names
+			return nil
+		case errors.As(err, &re):
+			return &FileError{Type: ViolationMalformedHeader, Msg: fmt.Sprintf(
+				"the first row (line %d) cannot be read, so the number of columns is unknown: %s", re.Line, re.Msg)}
+		case err != nil:
 			return readError(err)
 		}
-		r.result.RowsTotal++
-		r.nerrs, r.msg = 0, r.msg[:0]
-		if re != nil {
-			r.addError(re.Column, re.Code, nil)
-			r.msg = append(r.msg, re.Msg...)
-			if err := r.reject(rec, nil); err != nil {
-				return err
-			}
-		} else if err := r.row(rec); err != nil {
-			return err
+		e.header = make([]string, len(rec.Fields))
+		for i := range e.header {
+			e.header[i] = "field" + strconv.Itoa(i+1)
 		}
-		if r.src.due.Load() {
-			r.src.due.Store(false)
-			if err := r.progress(); err != nil {
-				return err
-			}
-		}
+		return nil
 	}
-	if r.result.RowsTotal == 0 {
-		if r.cfg.Header == nil {
+	var rows [][]string
+	var buf []byte
+	for k := range h {
+		rec, err := rd.Next()
+		var re *csvparse.RecordError
+		switch {
+		case err == io.EOF && k == 0:
+			return ErrEmptyFile
+		case err == io.EOF:
 			return ErrNoDataRows
+		case errors.As(err, &re):
+			return &FileError{Type: ViolationMalformedHeader, Msg: fmt.Sprintf("the header row (line %d) cannot be read: %s", re.Line, re.Msg)}
+		case err != nil:
+			return readError(err)
 		}
-		return ErrEmptyFile
-	}
-	if err := r.norm.Flush(); err != nil {
-		return fmt.Errorf("write normalized output: %w", err)
-	}
-	if err := r.rej.Flush(); err != nil {
-		return fmt.Errorf("write rejects output: %w", err)
-	}
-	if err := r.flushBatch(); err != nil {
-		return err
-	}
-	r.result.BytesRead = r.src.n
-	r.result.NormalizedSizeBytes = r.norm.Written()
-	r.result.RejectsSizeBytes = r.rej.Written()
-	if r.types == nil {
-		s := &typev1.Schema{}
-		for i, name := range r.header {
-			s.Fields = append(s.Fields, &typev1.Field{Name: name, Type: inferredType(r.alive[i], r.seen[i])})
+		row := make([]string, len(rec.Fields))
+		for i, f := range rec.Fields {
+			var ok bool
+			if buf, ok = e.enc.AppendUTF8(buf[:0], f); !ok {
+				return &FileError{Type: ViolationMalformedHeader, Msg: fmt.Sprintf(
+					"header column %d is not valid %s; give the file's encoding in the dialect", i+1, encodingName(e.enc))}
+			}
+			row[i] = string(buf)
 		}
-		r.result.Schema = s
-	} else {
-		r.result.Schema = r.cfg.Schema
+		rows = append(rows, row)
 	}
-	return r.progress()
+	e.headerRows = h
+	e.dataStart, e.dataLine = rd.InputOffset(), rd.Line()
+	e.header = MangleHeader(joinHeaderRows(rows))
+	if schema != nil {
+		return checkHeader(e.header, names)
+	}
+	return nil
+}
+
+// joinHeaderRows joins the cells of each column of several header rows with
+// a space, leaving out empty ones.
+func joinHeaderRows(rows [][]string) []string {
+	if len(rows) == 1 {
+		return rows[0]
+	}
+	n := 0
+	for _, r := range rows {
+		n = max(n, len(r))
+	}
+	out := make([]string, n)
+	for i := range out {
+		var parts []string
+		for _, r := range rows {
+			if i < len(r) && r[i] != "" {
+				parts = append(parts, r[i])
+			}
+		}
+		out[i] = strings.Join(parts, " ")
+	}
+	return out
+}
+
+// encodingName names an encoding in messages.
+func encodingName(enc dialect.Encoding) string {
+	switch enc {
+	case dialect.UTF8, dialect.UTF8BOM, dialect.UTF16, dialect.UTF16LE, dialect.UTF16BE:
+		return "UTF-8"
+	}
+	return enc.String()
 }
 
 // readError wraps a failure to read the source, keeping ctx errors as they
@@ -406,435 +598,135 @@ func readError(err error) error {
 	return fmt.Errorf("read source: %w", err)
 }
 
-func (r *run) readHeader() error {
-	if r.cfg.Header != nil {
-		r.header = MangleHeader(r.cfg.Header)
-	} else {
-		rec, err := r.rd.Next()
-		if err == io.EOF {
-			return ErrEmptyFile
-		}
-		var re *csvparse.RecordError
-		if errors.As(err, &re) {
-			return &FileError{Type: ViolationMalformedHeader, Msg: fmt.Sprintf("the header row (line %d) cannot be read: %s", re.Line, re.Msg)}
-		}
-		if err != nil {
-			return readError(err)
-		}
-		names := make([]string, len(rec.Fields))
-		for i, f := range rec.Fields {
-			if !utf8.Valid(f) {
-				return &FileError{Type: ViolationMalformedHeader, Msg: fmt.Sprintf("header column %d is not valid UTF-8; save the file as UTF-8", i+1)}
-			}
-			names[i] = string(f)
-		}
-		r.header = MangleHeader(names)
-	}
-	if r.cfg.Schema == nil {
-		return nil
-	}
-	fields := r.cfg.Schema.GetFields()
-	names := make([]string, len(fields))
-	r.types = make([]typev1.FieldType, len(fields))
-	r.req = make([]bool, len(fields))
-	for i, f := range fields {
-		names[i], r.types[i], r.req[i] = f.GetName(), f.GetType(), f.GetRequired()
-	}
-	return checkHeader(r.header, names)
+// blockOptions returns the parser options for the records of blk.
+func (e *engine) blockOptions(blk *csvparse.Block) csvparse.Options {
+	opts := e.opts
+	opts.BlankRows = true
+	opts.FirstLine = e.dataLine + blk.Line - 1
+	opts.FirstOffset = e.cfg.FirstOffset + e.bom + e.dataStart + blk.Offset
+	opts.FirstRecord = 1
+	return opts
 }
 
-// addError records a problem of the current row; the caller appends its
-// message to r.msg.
-func (r *run) addError(col int, code string, value []byte) {
-	if r.nerrs == 0 {
-		r.first = rowError{col: col, code: code, value: value}
-	} else {
-		r.msg = append(r.msg, "; "...)
-	}
-	r.nerrs++
+// splitterOptions returns the options that cut the data rows into blocks.
+func (e *engine) splitterOptions() csvparse.Options {
+	opts := e.opts
+	opts.BlankRows = true
+	opts.FirstLine, opts.FirstOffset, opts.FirstRecord = 1, 0, 1
+	return opts
 }
 
-// appendColumn appends `column N ("name")`, how messages name column i.
-func (r *run) appendColumn(dst []byte, i int) []byte {
-	dst = append(dst, "column "...)
-	dst = strconv.AppendInt(dst, int64(i+1), 10)
-	dst = append(dst, " ("...)
-	dst = strconv.AppendQuote(dst, r.header[i])
-	return append(dst, ')')
+// run checks the rows and builds the result.
+func (e *engine) run(ctx context.Context, out Outputs, events EventSink) (*validatorv1.ValidationResult, error) {
+	m := newMerger(e, out, events)
+	if err := m.start(); err != nil {
+		return nil, err
+	}
+	m.progressTotal = e.size
+	var dups *dupSource
+	if len(e.keyFields) > 0 {
+		// Progress covers both passes.
+		m.progressTotal = 2 * e.size
+		var err error
+		if dups, err = e.prePass(ctx, m); err != nil {
+			return nil, err
+		}
+		defer dups.close()
+		m.progressBase = e.size
+	}
+	src, err := e.stream(ctx, e.dataStart)
+	if err != nil {
+		return nil, err
+	}
+	if err := runPipeline(ctx, src, e.splitterOptions(), e.blockSize, e.workers, &mainStage{e: e, m: m, dups: dups}); err != nil {
+		return nil, err
+	}
+	if m.rows == 0 {
+		if e.cfg.Header == nil && e.headerRows > 0 {
+			return nil, ErrNoDataRows
+		}
+		return nil, ErrEmptyFile
+	}
+	res, err := m.finish()
+	if err != nil {
+		return nil, err
+	}
+	if out.Rewrite != nil {
+		*out.Rewrite = m.rewrite
+	}
+	return res, nil
 }
 
-// row checks one well-formed record and writes it to the normalized or the
-// rejects output.
-//
-// The normalized record is built in r.line and written with one copy. A value
-// needs CSV quoting only if it holds a comma, a quote, CR or LF; in a record
-// whose text has no quote (so every field is unquoted, without CR or LF) and
-// either uses ',' as the delimiter or holds no ',', no value does, and the
-// per-value check is skipped. Normalized integers, numbers, booleans, dates
-// and date-times never need quoting.
-func (r *run) row(rec *csvparse.Record) error {
-	fields := rec.Fields
-	ncols := len(r.header)
-	if len(fields) != ncols {
-		r.addError(0, CodeFieldCount, nil)
-		r.msg = append(r.msg, "the row has "...)
-		r.msg = strconv.AppendInt(r.msg, int64(len(fields)), 10)
-		r.msg = append(r.msg, " fields but the header has "...)
-		r.msg = strconv.AppendInt(r.msg, int64(ncols), 10)
-		return r.reject(rec, fields)
+// plural returns one when n is 1 and many otherwise.
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return one
 	}
-	ascii, plain := scanRecord(rec.Raw, r.comma)
-	badUTF8 := !ascii && !utf8.Valid(rec.Raw)
-	if badUTF8 {
-		for i, f := range fields {
-			if !utf8.Valid(f) {
-				r.addError(i+1, CodeEncoding, f)
-				r.msg = append(r.appendColumn(r.msg, i), " is not valid UTF-8"...)
-			}
-		}
-	}
-	if r.types == nil {
-		if badUTF8 {
-			return r.reject(rec, fields)
-		}
-		return r.inferRow(rec, fields, plain)
-	}
-	line := r.line[:0]
-	for i, f := range fields {
-		if i > 0 {
-			line = append(line, ',')
-		}
-		if badUTF8 && !utf8.Valid(f) {
-			continue // reported above
-		}
-		typ := r.types[i]
-		// Only a string can be a missing marker; other types check for one
-		// only once the value fails to parse.
-		if len(f) == 0 || typ == typev1.FieldType_FIELD_TYPE_STRING && IsMissing(f) {
-			line = r.missingValue(line, i, f)
-			continue
-		}
-		start := len(line)
-		var ok bool
-		var why string
-		switch typ {
-		case typev1.FieldType_FIELD_TYPE_STRING:
-			if plain {
-				line = append(line, f...)
-			} else {
-				line = csvparse.AppendField(line, f)
-			}
-			ok = true
-		case typev1.FieldType_FIELD_TYPE_INTEGER:
-			var overflow bool
-			line, ok, overflow = appendInteger(line, f)
-			if overflow {
-				ok, why = false, "is out of range for an integer (64-bit)"
-			} else if !ok {
-				why = "is not an integer"
-			}
-		case typev1.FieldType_FIELD_TYPE_NUMBER:
-			line, ok = appendNumber(line, f)
-			why = "is not a number"
-		case typev1.FieldType_FIELD_TYPE_BOOLEAN:
-			var b bool
-			if b, ok = parseBool(f); ok {
-				line = strconv.AppendBool(line, b)
-			}
-			why = "is not a boolean (true/false, yes/no, t/f, y/n, 1/0)"
-		case typev1.FieldType_FIELD_TYPE_DATE:
-			if ok = isDate(f); ok {
-				line = append(line, f...)
-			}
-			why = "is not a date (YYYY-MM-DD)"
-		case typev1.FieldType_FIELD_TYPE_DATETIME:
-			line, ok = appendDatetime(line, f)
-			why = "is not a date-time (RFC 3339, or YYYY-MM-DD HH:MM:SS[.fff])"
-		}
-		if ok {
-			continue
-		}
-		line = line[:start]
-		if IsMissing(f) {
-			line = r.missingValue(line, i, f)
-			continue
-		}
-		r.addError(i+1, CodeType, f)
-		r.msg = append(r.appendColumn(r.msg, i), ": "...)
-		r.msg = appendQuotedValue(r.msg, f)
-		r.msg = append(r.msg, ' ')
-		r.msg = append(r.msg, why...)
-	}
-	r.line = line
-	if r.nerrs > 0 {
-		return r.reject(rec, fields)
-	}
-	return r.accept(line)
+	return many
 }
 
-// missingValue handles the missing value f of column i in a row checked
-// against a schema: an error if the column is required, else an empty field
-// appended to line.
-func (r *run) missingValue(line []byte, i int, f []byte) []byte {
-	if r.req[i] {
-		r.addError(i+1, CodeRequired, f)
-		r.msg = append(r.appendColumn(r.msg, i), " is required but the value is missing"...)
-	} else if len(r.header) == 1 {
-		line = append(line, '"', '"') // a lone empty field is not a blank line
+// threshold returns why the invalid rows exceed a limit of opts, or a
+// warning quoting the counts when there are invalid rows under the limits.
+func threshold(opts *typev1.ValidationOptions, total, invalid int64) (exceeded, warning string) {
+	if opts == nil {
+		opts = &typev1.ValidationOptions{}
 	}
-	return line
+	if invalid == 0 {
+		return "", ""
+	}
+	counts := fmt.Sprintf("%s of %s rows (%s) are invalid", groupDigits(invalid), groupDigits(total), percent(invalid, total))
+	if n := opts.MaxInvalidRows; n != nil && invalid > *n {
+		return fmt.Sprintf("%s, over the limit of %s invalid %s (max_invalid_rows)", counts, groupDigits(*n), plural(*n, "row", "rows")), ""
+	}
+	if r := opts.MaxInvalidRatio; r != nil && float64(invalid)/float64(total) > *r {
+		return fmt.Sprintf("%s, over the limit of %s%% (max_invalid_ratio)", counts, trimFloat(*r*100, 4)), ""
+	}
+	return "", counts + "; they are in the rejects output"
 }
 
-// inferRow narrows the inference candidates of each column by a valid UTF-8
-// row's values and writes the row, missing values emptied and the rest as
-// they are.
-func (r *run) inferRow(rec *csvparse.Record, fields [][]byte, plain bool) error {
-	alive, seen := r.alive[:len(fields)], r.seen[:len(fields)]
-	emptied := false // a missing value other than the empty string
-	for i, f := range fields {
-		if len(f) == 0 {
-			continue
-		}
-		a := alive[i]
-		if a == 0 {
-			// A string column: it has seen a value, and only a missing
-			// marker matters.
-			emptied = emptied || IsMissing(f)
-			continue
-		}
-		// A value of some type is no missing marker, so IsMissing is only
-		// needed when there is none.
-		if m := candidates(f, a); m != 0 {
-			alive[i], seen[i] = m, true
-		} else if IsMissing(f) {
-			emptied = true
-		} else {
-			alive[i], seen[i] = 0, true
-		}
+// percent formats n/total, 0 < n <= total, as a percentage rounded half up
+// to two decimals, without trailing zeros.
+func percent(n, total int64) string {
+	hundredths := (n*10000 + total/2) / total
+	switch {
+	case hundredths == 0:
+		return "<0.01%"
+	case hundredths == 10000 && n < total:
+		return ">99.99%"
 	}
-	if plain && !emptied && r.comma == ',' {
-		// The record's text is the normalized record: its fields are
-		// unquoted and need no quotes, and none is emptied. (It is not
-		// one empty field, which would be a blank line.)
-		return r.accept(rec.Raw)
+	s := strconv.FormatInt(hundredths/100, 10)
+	if f := hundredths % 100; f != 0 {
+		s += "." + strings.TrimRight(fmt.Sprintf("%02d", f), "0")
 	}
-	line := r.line[:0]
-	for i, f := range fields {
-		if i > 0 {
-			line = append(line, ',')
-		}
-		switch {
-		case IsMissing(f):
-			if len(fields) == 1 {
-				line = append(line, '"', '"')
-			}
-		case plain:
-			line = append(line, f...)
-		default:
-			line = csvparse.AppendField(line, f)
-		}
-	}
-	r.line = line
-	return r.accept(line)
+	return s + "%"
 }
 
-// scanRecord reports whether raw is all ASCII, and whether it is plain: free
-// of quotes and, unless comma is ',', of commas.
-//
-// It reads eight bytes at a time. For a mask m repeating byte b, a byte of
-// x = v^m is zero exactly where v holds b, and ((x - lsb) &^ x) & msb is
-// non-zero if and only if some byte of x is zero. The accumulators only
-// need to know whether a byte matched anywhere, so the last, partial word is
-// read as the eight bytes ending the record, overlapping the previous one.
-func scanRecord(raw []byte, comma byte) (ascii, plain bool) {
-	const (
-		lsb       = 0x0101010101010101
-		msb       = 0x8080808080808080
-		quoteMask = '"' * lsb
-	)
-	commaMask := uint64(quoteMask) // with ',' as the delimiter, commas are fine
-	if comma != ',' {
-		commaMask = ',' * lsb
+// trimFloat formats f with at most prec decimals, without trailing zeros.
+func trimFloat(f float64, prec int) string {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return strconv.FormatFloat(f, 'g', -1, 64)
 	}
-	var high, found uint64
-	if len(raw) < 8 {
-		for _, c := range raw {
-			high |= uint64(c)
-			if c == '"' || c == ',' && comma != ',' {
-				found = msb
-			}
-		}
-		return high&msb == 0, found == 0
-	}
-	last := binary.LittleEndian.Uint64(raw[len(raw)-8:])
-	var q, c uint64
-	for len(raw) >= 16 {
-		v, w := binary.LittleEndian.Uint64(raw), binary.LittleEndian.Uint64(raw[8:])
-		high |= v | w
-		q, c = v^quoteMask, v^commaMask
-		found |= ((q - lsb) &^ q) | ((c - lsb) &^ c)
-		q, c = w^quoteMask, w^commaMask
-		found |= ((q - lsb) &^ q) | ((c - lsb) &^ c)
-		raw = raw[16:]
-	}
-	if len(raw) >= 8 {
-		v := binary.LittleEndian.Uint64(raw)
-		high |= v
-		q, c = v^quoteMask, v^commaMask
-		found |= ((q - lsb) &^ q) | ((c - lsb) &^ c)
-		raw = raw[8:]
-	}
-	if len(raw) > 0 {
-		// The last bytes, as the eight ending the record: the ones read
-		// again change nothing.
-		v := last
-		high |= v
-		q, c = v^quoteMask, v^commaMask
-		found |= ((q - lsb) &^ q) | ((c - lsb) &^ c)
-	}
-	return high&msb == 0, found&msb == 0
-}
-
-// appendQuotedValue appends v, shortened to MaxValueBytes, Go-quoted for a
-// message.
-func appendQuotedValue(dst, v []byte) []byte {
-	v = cutUTF8(v, MaxValueBytes)
-	if !utf8.Valid(v) {
-		return strconv.AppendQuote(dst, strings.ToValidUTF8(string(v), "\uFFFD"))
-	}
-	return strconv.AppendQuote(dst, string(v))
-}
-
-// truncateUTF8 shortens s to at most n bytes without splitting a rune and
-// replaces invalid UTF-8, so the result can go in a proto string.
-func truncateUTF8(s string, n int) string {
-	return strings.ToValidUTF8(cutUTF8(s, n), "\uFFFD")
-}
-
-// appendValidUTF8 appends s with each run of invalid UTF-8 bytes replaced
-// by one U+FFFD, as strings.ToValidUTF8(s, "\uFFFD") does, without
-// allocating.
-func appendValidUTF8(dst, s []byte) []byte {
-	invalid := false // the previous byte was invalid
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			dst = append(dst, c)
-			invalid = false
-			i++
-			continue
-		}
-		_, w := utf8.DecodeRune(s[i:])
-		if w == 1 {
-			if !invalid {
-				dst = append(dst, "\uFFFD"...)
-				invalid = true
-			}
-			i++
-			continue
-		}
-		dst = append(dst, s[i:i+w]...)
-		invalid = false
-		i += w
-	}
-	return dst
-}
-
-// cutUTF8 shortens s to at most n bytes without splitting a rune.
-func cutUTF8[T string | []byte](s T, n int) T {
-	if len(s) > n {
-		cut := n
-		for cut > 0 && cut > n-utf8.UTFMax && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut]
+	s := strconv.FormatFloat(f, 'f', prec, 64)
+	if strings.IndexByte(s, '.') >= 0 {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
 	}
 	return s
 }
 
-// accept writes a valid row's normalized record, without its line ending.
-func (r *run) accept(line []byte) error {
-	r.result.RowsValid++
-	if err := r.norm.WriteLine(line); err != nil {
-		return fmt.Errorf("write normalized output: %w", err)
+// groupDigits formats n with a ',' between groups of three digits.
+func groupDigits(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
 	}
-	return nil
-}
-
-// reject writes rec to the rejects output with the row's problems, and
-// streams it. fields is nil when rec could not be split into fields.
-func (r *run) reject(rec *csvparse.Record, fields [][]byte) error {
-	r.result.RowsRejected++
-	first := r.first
-	field := ""
-	if first.col > 0 && first.col <= len(r.header) {
-		field = r.header[first.col-1]
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
 	}
-	var row []byte
-	if fields != nil {
-		r.rowBuf = csvparse.AppendRecord(r.rowBuf[:0], fields)
-		row = r.rowBuf[:len(r.rowBuf)-1]
-	} else {
-		row = rec.Raw
-	}
-	b := strconv.AppendInt(r.rejLine[:0], rec.Line, 10)
-	b = append(b, ',')
-	b = strconv.AppendInt(b, rec.Number, 10)
-	b = append(b, ',')
-	b = strconv.AppendInt(b, int64(first.col), 10)
-	b = append(b, ',')
-	b = csvparse.AppendField(b, field)
-	b = append(b, ',')
-	b = csvparse.AppendField(b, first.code)
-	b = append(b, ',')
-	b = csvparse.AppendField(b, r.msg)
-	b = append(b, ',')
-	if row = cutUTF8(row, r.cfg.MaxRejectRowBytes); !utf8.Valid(row) {
-		r.textBuf = appendValidUTF8(r.textBuf[:0], row)
-		row = r.textBuf
-	}
-	b = csvparse.AppendField(b, row)
-	r.rejLine = b
-	if err := r.rej.WriteLine(b); err != nil {
-		return fmt.Errorf("write rejects output: %w", err)
-	}
-	if r.events == nil || r.streamed >= r.cfg.MaxStreamedErrors || r.cfg.MaxStreamedErrors < 0 {
-		return nil
-	}
-	r.streamed++
-	r.batch = append(r.batch, &typev1.RowError{
-		Line:    rec.Line,
-		Record:  rec.Number,
-		Column:  int32(first.col),
-		Field:   field,
-		Code:    first.code,
-		Message: string(r.msg),
-		Value:   truncateUTF8(string(first.value), MaxValueBytes),
-	})
-	if len(r.batch) >= r.cfg.ErrorBatchSize {
-		return r.flushBatch()
-	}
-	return nil
-}
-
-func (r *run) flushBatch() error {
-	if len(r.batch) == 0 || r.events == nil {
-		return nil
-	}
-	b := &validatorv1.RowErrorBatch{Errors: r.batch}
-	r.batch = nil
-	return r.events.RowErrors(b)
-}
-
-func (r *run) progress() error {
-	if err := r.flushBatch(); err != nil {
-		return err
-	}
-	if r.events == nil {
-		return nil
-	}
-	return r.events.Progress(&validatorv1.ValidationProgress{
-		BytesRead:  r.rd.InputOffset() - r.cfg.FirstOffset,
-		BytesTotal: r.cfg.TotalBytes,
-		RowsRead:   r.result.RowsTotal,
-	})
+	return b.String()
 }

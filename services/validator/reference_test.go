@@ -3,37 +3,39 @@ package validator
 import (
 	"bytes"
 	"cmp"
-	"encoding/csv"
 	"errors"
 	"fmt"
-	"io"
-	"math/big"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	typev1 "github.com/csvmesh/csvmesh/gen/csvmesh/type/v1"
 	validatorv1 "github.com/csvmesh/csvmesh/gen/csvmesh/validator/v1"
+	"github.com/csvmesh/csvmesh/services/internal/dialect"
+	"github.com/csvmesh/csvmesh/services/internal/infer"
+	"github.com/csvmesh/csvmesh/services/internal/tableschema"
+	"golang.org/x/text/encoding/charmap"
 )
 
 // This file is an independent reference implementation of Run, written from
-// Run's documentation in the most obvious way (encoding/csv, strconv, time,
-// regexp, math/big, whole strings in memory) and sharing no code with the
-// engine but MangleHeader, which has its own pandas-derived tests. The
+// Run's documentation in the most obvious way: its own RFC 4180 parser over
+// the whole input in memory, maps for unique and primary keys, fmt for
+// messages, one row at a time. It shares no code with the engine but
+// MangleHeader (which has its own pandas-derived tests) and the packages the
+// engine builds on, each tested on its own: dialect.Resolve picks the
+// dialect, tableschema normalizes values and infer infers types. The
 // differential tests and FuzzValidate compare the engine with it.
 //
-// It only covers input that encoding/csv reads as csvparse does: no CR, no
-// byte order mark, no quoting error. It ignores the record limits
-// (MaxRecordBytes, MaxFieldBytes, MaxFields) and reports progress only at the
-// end (ProgressInterval 0). Everything outside that is covered by the
-// byte-exact tables of engine_test.go and server_test.go.
+// It covers UTF-8, windows-1252 and iso-8859-1 input without a byte order
+// mark, CR line endings other than CRLF, quoting errors or comment lines,
+// read as the dialect '"'-quoted
+// with doubled quotes and one header row (or a given header), without record
+// limits, with progress only at the end. Everything else is covered by the
+// tables of engine_test.go.
 
 // errClass is how outcomes compare errors: the violation type of a
 // *FileError, the field of a *ConfigError, or the message of anything else.
-// The messages of file and config errors are checked by TestRunFileErrors.
 func errClass(err error) string {
 	var fe *FileError
 	var ce *ConfigError
@@ -48,15 +50,76 @@ func errClass(err error) string {
 	return err.Error()
 }
 
-// refMissing is pandas' default na_values, as listed in the read_csv docs.
-var refMissing = map[string]bool{"": true, "#N/A": true, "#N/A N/A": true, "#NA": true, "-1.#IND": true,
-	"-1.#QNAN": true, "-NaN": true, "-nan": true, "1.#IND": true, "1.#QNAN": true, "<NA>": true, "N/A": true,
-	"NA": true, "NULL": true, "NaN": true, "None": true, "n/a": true, "nan": true, "null": true}
+// refRow is a record of the reference parser.
+type refRow struct {
+	fields       []string
+	raw          string
+	line, offset int64
+}
 
-// refRecord writes one record with minimal quoting, as Run's outputs do: a
-// field is quoted if it holds a comma, a quote, CR or LF, or is the lone
-// empty field of its record.
-func refRecord(fields ...string) string {
+// refParse splits in into records at comma. ok is false for input it does
+// not cover: a lone CR, a quote error.
+func refParse(in string, comma byte) (rows []refRow, ok bool) {
+	line := int64(1)
+	for pos := 0; pos < len(in); {
+		rec := refRow{line: line, offset: int64(pos)}
+		start := pos
+		var field strings.Builder
+		for {
+			if pos < len(in) && in[pos] == '"' {
+				pos++
+				for {
+					i := strings.IndexByte(in[pos:], '"')
+					if i < 0 {
+						return nil, false // unterminated
+					}
+					seg := in[pos : pos+i]
+					line += int64(strings.Count(seg, "\n"))
+					field.WriteString(seg)
+					pos += i + 1
+					if pos < len(in) && in[pos] == '"' {
+						field.WriteByte('"')
+						pos++
+						continue
+					}
+					break
+				}
+				if pos < len(in) && in[pos] != comma && in[pos] != '\n' && in[pos] != '\r' {
+					return nil, false // text after the closing quote
+				}
+			} else {
+				for pos < len(in) && in[pos] != comma && in[pos] != '\n' && in[pos] != '\r' {
+					field.WriteByte(in[pos])
+					pos++
+				}
+			}
+			rec.fields = append(rec.fields, field.String())
+			field.Reset()
+			if pos < len(in) && in[pos] == comma {
+				pos++
+				continue
+			}
+			break
+		}
+		rec.raw = in[start:pos]
+		switch {
+		case strings.HasPrefix(in[pos:], "\r\n"):
+			pos += 2
+		case strings.HasPrefix(in[pos:], "\n"):
+			pos++
+		case pos < len(in):
+			return nil, false // a lone CR
+		}
+		line++
+		rows = append(rows, rec)
+	}
+	return rows, true
+}
+
+// refQuote writes a record with minimal quoting, as the outputs are
+// written: a field is quoted if it holds a comma, a quote, CR or LF, or is
+// the lone empty field of its record.
+func refQuote(fields ...string) string {
 	var b strings.Builder
 	for i, f := range fields {
 		if i > 0 {
@@ -70,14 +133,12 @@ func refRecord(fields ...string) string {
 	return b.String() + "\n"
 }
 
-// refCut shortens s to at most n bytes, backing up over UTF-8 continuation
-// bytes so as not to split a rune (at most four of them, as the engine does:
-// in invalid UTF-8 that may drop one byte more than needed), and makes it
-// valid UTF-8.
+// refCut shortens s to at most n bytes without splitting a UTF-8 sequence
+// (backing up over at most three continuation bytes) and makes it valid.
 func refCut(s string, n int) string {
 	if len(s) > n {
 		cut := n
-		for k := 0; k < utf8.UTFMax && cut > 0 && s[cut]&0xC0 == 0x80; k++ {
+		for k := 0; k < utf8.UTFMax-1 && cut > 0 && !utf8.RuneStart(s[cut]); k++ {
 			cut--
 		}
 		s = s[:cut]
@@ -85,220 +146,109 @@ func refCut(s string, n int) string {
 	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
-var (
-	refIntegerRE  = regexp.MustCompile(`^[+-]?[0-9]+$`)
-	refNumberRE   = regexp.MustCompile(`^([+-]?)([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?$`)
-	refDatetimeRE = regexp.MustCompile(`^([0-9]{4}-[0-9]{2}-[0-9]{2})(?:[Tt ]([0-9]{2}:[0-9]{2}:[0-9]{2})(?:[.,]([0-9]{1,9}))?([Zz]|([+-])([0-9]{2}):?([0-9]{2}))?)?$`)
-)
+// refGroup writes n with ',' between groups of three digits.
+func refGroup(n int64) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
 
-// refNumber returns the canonical form of a decimal number: exact, without
-// '+', leading or trailing zeros, plain when 1e-6 <= |v| < 1e21 and as
-// d.ddde±n otherwise.
-func refNumber(v string) (string, bool) {
-	m := refNumberRE.FindStringSubmatch(v)
-	if m == nil || m[2]+m[3] == "" {
-		return "", false
-	}
-	digits := strings.TrimLeft(m[2]+m[3], "0")
-	if digits == "" {
-		return "0", true
-	}
-	// v = 0.digits × 10^point
-	point, _ := new(big.Int).SetString("0"+strings.TrimLeft(m[4], "+-"), 10)
-	if strings.HasPrefix(m[4], "-") {
-		point.Neg(point)
-	}
-	point.Add(point, big.NewInt(int64(len(digits)-len(m[3]))))
-	digits = strings.TrimRight(digits, "0")
-	sign := strings.TrimPrefix(m[1], "+")
-	if point.Cmp(big.NewInt(21)) > 0 || point.Cmp(big.NewInt(-6)) <= 0 {
-		mant := digits[:1]
-		if len(digits) > 1 {
-			mant += "." + digits[1:]
-		}
-		e := point.Sub(point, big.NewInt(1))
-		plus := ""
-		if e.Sign() > 0 {
-			plus = "+"
-		}
-		return sign + mant + "e" + plus + e.String(), true
-	}
-	p := int(point.Int64())
+// refPercent writes n/total as a percentage with up to two decimals.
+func refPercent(n, total int64) string {
+	hundredths := (n*10000 + total/2) / total // rounded
 	switch {
-	case p <= 0:
-		return sign + "0." + strings.Repeat("0", -p) + digits, true
-	case p >= len(digits):
-		return sign + digits + strings.Repeat("0", p-len(digits)), true
+	case hundredths == 0:
+		return "<0.01%"
+	case hundredths == 10000 && n < total:
+		return ">99.99%"
 	}
-	return sign + digits[:p] + "." + digits[p:], true
+	s := fmt.Sprintf("%d.%02d", hundredths/100, hundredths%100)
+	s = strings.TrimSuffix(strings.TrimRight(s, "0"), ".")
+	return s + "%"
 }
 
-func refDate(v string) bool {
-	_, err := time.Parse("2006-01-02", v)
-	return err == nil
+// refError is one row error of the reference.
+type refError struct {
+	typ   string
+	field int // 1-based, 0 for the row
+	value string
+	msg   string
 }
 
-// refDatetime returns a date-time (or a bare date, taken as midnight) as RFC
-// 3339 in UTC, fraction without trailing zeros.
-func refDatetime(v string) (string, bool) {
-	m := refDatetimeRE.FindStringSubmatch(v)
-	if m == nil {
-		return "", false
-	}
-	if m[2] == "" {
-		return m[1] + "T00:00:00Z", refDate(m[1])
-	}
-	t, err := time.Parse("2006-01-02 15:04:05", m[1]+" "+m[2])
-	if err != nil {
-		return "", false
-	}
-	if m[5] != "" {
-		oh, _ := strconv.Atoi(m[6])
-		om, _ := strconv.Atoi(m[7])
-		if oh > 23 || om > 59 {
-			return "", false
-		}
-		off := time.Duration(oh)*time.Hour + time.Duration(om)*time.Minute
-		if m[5] == "-" {
-			off = -off
-		}
-		t = t.Add(-off)
-	}
-	s := t.Format("2006-01-02T15:04:05")
-	if frac := strings.TrimRight(m[3], "0"); frac != "" {
-		s += "." + frac
-	}
-	return s + "Z", true
-}
-
-// refNormalize returns v checked against and normalized to typ, or why it
-// is not a value of typ.
-func refNormalize(typ typev1.FieldType, v string) (string, string) {
-	switch typ {
-	case typev1.FieldType_FIELD_TYPE_INTEGER:
-		n, err := strconv.ParseInt(v, 10, 64)
-		if !refIntegerRE.MatchString(v) { // ParseInt reports overflow before bad syntax
-			return "", "is not an integer"
-		} else if errors.Is(err, strconv.ErrRange) {
-			return "", "is out of range for an integer (64-bit)"
-		} else if err != nil {
-			return "", "is not an integer"
-		}
-		return strconv.FormatInt(n, 10), ""
-	case typev1.FieldType_FIELD_TYPE_NUMBER:
-		if s, ok := refNumber(v); ok {
-			return s, ""
-		}
-		return "", "is not a number"
-	case typev1.FieldType_FIELD_TYPE_BOOLEAN:
-		switch strings.ToLower(v) {
-		case "true", "yes", "t", "y", "1":
-			return "true", ""
-		case "false", "no", "f", "n", "0":
-			return "false", ""
-		}
-		return "", "is not a boolean (true/false, yes/no, t/f, y/n, 1/0)"
-	case typev1.FieldType_FIELD_TYPE_DATE:
-		if refDate(v) {
-			return v, ""
-		}
-		return "", "is not a date (YYYY-MM-DD)"
-	case typev1.FieldType_FIELD_TYPE_DATETIME:
-		if s, ok := refDatetime(v); ok {
-			return s, ""
-		}
-		return "", "is not a date-time (RFC 3339, or YYYY-MM-DD HH:MM:SS[.fff])"
-	}
-	return v, ""
-}
-
-// refInferOrder lists the types inference may pick, the most specific first.
-// Booleans are inferred only from true and false, in any case.
-var refInferOrder = []typev1.FieldType{typev1.FieldType_FIELD_TYPE_INTEGER, typev1.FieldType_FIELD_TYPE_NUMBER,
-	typev1.FieldType_FIELD_TYPE_BOOLEAN, typev1.FieldType_FIELD_TYPE_DATE, typev1.FieldType_FIELD_TYPE_DATETIME}
-
-func refFits(typ typev1.FieldType, v string) bool {
-	switch typ {
-	case typev1.FieldType_FIELD_TYPE_NUMBER:
-		_, ok := refNumber(v) // an integer out of range is still a number
-		return ok
-	case typev1.FieldType_FIELD_TYPE_BOOLEAN:
-		return strings.EqualFold(v, "true") || strings.EqualFold(v, "false")
-	}
-	_, why := refNormalize(typ, v)
-	return why == ""
-}
-
-// refConfigField returns the request field a Config gets wrong, if any.
-func refConfigField(cfg Config) string {
-	switch d := cfg.Delimiter; {
-	case d == '"' || d == '\r' || d == '\n' || d >= 0x80:
-		return "dialect.delimiter"
-	case cfg.Header != nil && len(cfg.Header) == 0:
-		return "header"
-	}
-	for i, h := range cfg.Header {
-		if !utf8.ValidString(h) {
-			return fmt.Sprintf("header[%d]", i)
-		}
-	}
-	for i, f := range cfg.Schema.GetFields() {
-		_, known := typev1.FieldType_name[int32(f.GetType())]
-		switch {
-		case f.GetName() == "" || !utf8.ValidString(f.GetName()):
-			return fmt.Sprintf("schema.fields[%d].name", i)
-		case !known || f.GetType() == typev1.FieldType_FIELD_TYPE_UNSPECIFIED:
-			return fmt.Sprintf("schema.fields[%d].type", i)
-		case slices.ContainsFunc(cfg.Schema.GetFields()[:i], func(g *typev1.Field) bool { return g.GetName() == f.GetName() }):
-			return fmt.Sprintf("schema.fields[%d].name", i)
-		}
-	}
-	if cfg.FirstLine < 0 || cfg.FirstRecord < 0 || cfg.FirstOffset < 0 || cfg.TotalBytes < 0 {
-		return "first_line"
-	}
-	return ""
-}
-
-// runRef runs the reference. ok is false for input it does not cover.
+// runRef runs the reference. ok is false for input or config it does not
+// cover.
 func runRef(in []byte, cfg Config) (o outcome, ok bool) {
-	if bytes.IndexByte(in, '\r') >= 0 || bytes.HasPrefix(in, []byte("\xef\xbb\xbf")) {
+	fail := func(class string) (outcome, bool) { return outcome{err: class}, true }
+	if cfg.MaxFieldBytes != 0 || cfg.MaxFields != 0 || cfg.MaxRecordBytes != 0 || cfg.ProgressInterval != 0 {
 		return o, false
 	}
-	fail := func(class string) (outcome, bool) { return outcome{err: class}, true }
-	if f := refConfigField(cfg); f != "" {
-		return fail("config error " + f)
+	if err := cfg.validate(); err != nil {
+		return o, false
 	}
-	cr := csv.NewReader(bytes.NewReader(in))
-	cr.FieldsPerRecord = -1
-	if cfg.Delimiter != 0 {
-		cr.Comma = rune(cfg.Delimiter)
+	head := in[:min(len(in), SampleBytes)]
+	d, err := dialect.Resolve(cfg.Dialect, head, len(in) <= SampleBytes)
+	if err != nil || d.Quote != '"' || !d.DoubleQuote || d.Escape != 0 || d.HeaderRows != 1 || d.Comment != "" ||
+		d.SkipInitialSpace || bytes.HasPrefix(in, []byte("\xef\xbb\xbf")) {
+		return o, false
 	}
-	var records [][]string
-	var lines []int64
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		} else if err != nil {
-			return o, false
+	// dec returns a text of the file as UTF-8, and whether it is valid.
+	var dec func(string) (string, bool)
+	encName := "UTF-8"
+	switch d.Encoding {
+	case dialect.UTF8:
+		dec = func(s string) (string, bool) { return s, utf8.ValidString(s) }
+	case dialect.Windows1252:
+		encName = "windows-1252"
+		dec = func(s string) (string, bool) {
+			t, _ := charmap.Windows1252.NewDecoder().String(s)
+			for i := range len(s) {
+				switch s[i] {
+				case 0x81, 0x8D, 0x8F, 0x90, 0x9D: // undefined
+					return t, false
+				}
+			}
+			return t, true
 		}
-		line, _ := cr.FieldPos(0)
-		records, lines = append(records, rec), append(lines, int64(line)+max(cfg.FirstLine, 1)-1)
+	case dialect.Latin1:
+		encName = "iso-8859-1"
+		dec = func(s string) (string, bool) {
+			t, _ := charmap.ISO8859_1.NewDecoder().String(s)
+			return t, true
+		}
+	default:
+		return o, false
 	}
-	number := cfg.FirstRecord // of records[0]
-	if number == 0 && cfg.Header != nil {
-		number = 2
-	} else if number == 0 {
-		number = 1
+	records, ok := refParse(string(in), d.Comma)
+	if !ok {
+		return o, false
 	}
+	firstLine := max(cfg.FirstLine, 1)
+	for i := range records {
+		records[i].line += firstLine - 1
+		records[i].offset += cfg.FirstOffset
+	}
+	number := cfg.FirstRecord // of the first data row
 	header := cfg.Header
 	if header == nil {
+		for len(records) > 0 && records[0].raw == "" {
+			records = records[1:] // blank lines before the header
+		}
 		if len(records) == 0 {
 			return fail("file error " + ViolationEmptyFile)
-		} else if slices.ContainsFunc(records[0], func(name string) bool { return !utf8.ValidString(name) }) {
-			return fail("file error " + ViolationMalformedHeader)
 		}
-		header, records, lines, number = records[0], records[1:], lines[1:], number+1
+		for _, name := range records[0].fields {
+			t, ok := dec(name)
+			if !ok {
+				return fail("file error " + ViolationMalformedHeader)
+			}
+			header = append(header, t)
+		}
+		records = records[1:]
+		number = cmp.Or(number, 1) + 1
+	} else {
+		number = cmp.Or(number, 2)
 	}
 	header = MangleHeader(header)
 	fields := cfg.Schema.GetFields()
@@ -314,90 +264,223 @@ func runRef(in []byte, cfg Config) (o outcome, ok bool) {
 	case len(records) == 0:
 		return fail("file error " + ViolationEmptyFile)
 	}
-
-	res := &validatorv1.ValidationResult{Schema: cfg.Schema}
-	norm, rej := refRecord(header...), refRecord(RejectsHeader...)
-	cands := make([][]typev1.FieldType, len(header)) // inference: the types all values fit
-	for i := range cands {
-		cands[i] = slices.Clone(refInferOrder)
-	}
-	seen := make([]bool, len(header)) // inference: a column had a value
-	maxRow, batchSize := cfg.MaxRejectRowBytes, cfg.ErrorBatchSize
-	if maxRow <= 0 {
-		maxRow = DefaultMaxRejectRowBytes
-	}
-	if batchSize <= 0 {
-		batchSize = DefaultErrorBatchSize
-	}
-	var streamed []*typev1.RowError
-	for r, rec := range records {
-		res.RowsTotal++
-		type problem struct {
-			col              int
-			code, value, msg string
+	inferring := len(fields) == 0
+	neutralize := cfg.Options.GetNeutralizeFormulas()
+	var c *tableschema.Compiled
+	required := make([]bool, len(header))
+	if !inferring {
+		if c, err = tableschema.Compile(cfg.Schema, tableschema.Options{NeutralizeFormulas: neutralize}); err != nil {
+			return fail(err.Error())
 		}
-		var problems []problem
-		if len(rec) != len(header) {
-			problems = append(problems, problem{0, CodeFieldCount, "", fmt.Sprintf("the row has %d fields but the header has %d", len(rec), len(header))})
+		for i, f := range c.Fields {
+			required[i] = f.Required || slices.Contains(c.PrimaryKey, i)
 		}
-		for i, v := range rec {
-			if len(rec) == len(header) && !utf8.ValidString(v) {
-				problems = append(problems, problem{i + 1, CodeEncoding, v, fmt.Sprintf("column %d (%q) is not valid UTF-8", i+1, header[i])})
+	}
+	// normalize returns a valid, non-missing value in canonical form.
+	normalize := func(i int, v string) (string, bool) {
+		v, ok := dec(v)
+		if !ok || c.IsMissing([]byte(v)) {
+			return "", false
+		}
+		out, ve := c.Fields[i].Normalize(nil, []byte(v))
+		return string(out), ve == nil
+	}
+	// The key passes: the first row of each key.
+	rowNumber := func(r int) int64 { return number + int64(r) }
+	uniqueFirst := make(map[int]map[string]int64) // field -> key -> first row
+	pkFirst := map[string]int64{}
+	if !inferring {
+		for _, i := range c.Unique {
+			uniqueFirst[i] = map[string]int64{}
+		}
+		for r, rec := range records {
+			if len(rec.fields) != len(header) {
+				continue
+			}
+			for i, first := range uniqueFirst {
+				if k, ok := normalize(i, rec.fields[i]); ok {
+					if _, seen := first[k]; !seen {
+						first[k] = rowNumber(r)
+					}
+				}
+			}
+			if len(c.PrimaryKey) > 0 {
+				var key []string
+				for _, i := range c.PrimaryKey {
+					if k, ok := normalize(i, rec.fields[i]); ok {
+						key = append(key, k)
+					}
+				}
+				if len(key) == len(c.PrimaryKey) {
+					if _, seen := pkFirst[strings.Join(key, "\x00")]; !seen {
+						pkFirst[strings.Join(key, "\x00")] = rowNumber(r)
+					}
+				}
 			}
 		}
-		out := make([]string, len(rec))
-		for i, v := range rec {
+	}
+
+	res := &validatorv1.ValidationResult{Dialect: d.Proto(), SchemaInferred: inferring}
+	norm, rej := refQuote(header...), refQuote(RejectsHeader...)
+	inf := infer.New(len(header), infer.Options{Comma: d.Comma})
+	counts := map[[2]string]int64{}
+	var errSample []*typev1.RowError
+	sampleSize := int(cmp.Or(cfg.Options.GetErrorSampleSize(), DefaultErrorSampleSize))
+	for r, rec := range records {
+		row := rowNumber(r)
+		res.RowsTotal++
+		var errs []refError
+		add := func(typ string, field int, value, format string, args ...any) {
+			errs = append(errs, refError{typ, field, refCut(value, MaxValueBytes), fmt.Sprintf(format, args...)})
+		}
+		at := func(i int) string { return fmt.Sprintf("row %d, field %d (%q)", row, i+1, header[i]) }
+		n := len(rec.fields)
+		out := make([]string, min(n, len(header)))
+		blank := !slices.ContainsFunc(rec.fields, func(f string) bool { return f != "" })
+		if blank {
+			add(tableschema.ErrTypeBlankRow, 0, "", "row %d is blank", row)
+		}
+		for i := 0; i < min(n, len(header)) && !blank; i++ {
+			v, valid := dec(rec.fields[i])
 			switch {
-			case len(problems) > 0 && len(fields) == 0 || len(rec) != len(header) || !utf8.ValidString(v):
-			case refMissing[v]:
-				if len(fields) > 0 && fields[i].GetRequired() {
-					problems = append(problems, problem{i + 1, CodeRequired, v, fmt.Sprintf("column %d (%q) is required but the value is missing", i+1, header[i])})
-				}
-			case len(fields) > 0:
-				var why string
-				if out[i], why = refNormalize(fields[i].GetType(), v); why != "" {
-					problems = append(problems, problem{i + 1, CodeType, v, fmt.Sprintf("column %d (%q): %q %s", i+1, header[i], refCut(v, MaxValueBytes), why)})
+			case !valid:
+				add(tableschema.ErrTypeEncodingError, i+1, v, "%s: the value is not valid %s", at(i), encName)
+			case inferring && infer.IsMissing([]byte(v)):
+			case inferring:
+				out[i] = v
+			case c.IsMissing([]byte(v)):
+				if required[i] {
+					add(tableschema.ErrTypeConstraintError, i+1, v, "%s: a value is required but it is missing", at(i))
 				}
 			default:
-				out[i], seen[i] = v, true
-				cands[i] = slices.DeleteFunc(cands[i], func(t typev1.FieldType) bool { return !refFits(t, v) })
+				canon, ve := c.Fields[i].Normalize(nil, []byte(v))
+				if ve != nil {
+					add(ve.Type, i+1, v, "%s: %s", at(i), ve.Msg)
+					continue
+				}
+				out[i] = string(canon)
+				if first, ok := uniqueFirst[i]; ok && n == len(header) && first[string(canon)] != row {
+					add(tableschema.ErrTypeUniqueError, i+1, v, "%s: %q is also in row %d (unique)", at(i), refCut(v, MaxValueBytes), first[string(canon)])
+				}
 			}
 		}
-		if len(problems) == 0 {
+		for i := n; i < len(header) && !blank; i++ {
+			add(tableschema.ErrTypeMissingCell, i+1, "", "row %d: the row has %d cells but the header has %d (field %d (%q) is missing)", row, n, len(header), i+1, header[i])
+		}
+		for i := len(header); i < n && !blank; i++ {
+			v, _ := dec(rec.fields[i])
+			add(tableschema.ErrTypeExtraCell, i+1, v, "row %d: the row has %d cells but the header has %d (extra cell %d: %q)", row, n, len(header), i+1, refCut(v, MaxValueBytes))
+		}
+		if !inferring && len(c.PrimaryKey) > 0 && n == len(header) && !blank {
+			var key, shown []string
+			for _, i := range c.PrimaryKey {
+				if k, ok := normalize(i, rec.fields[i]); ok {
+					key = append(key, k)
+				}
+				v, _ := dec(rec.fields[i])
+				shown = append(shown, strconv.Quote(refCut(v, MaxValueBytes)))
+			}
+			if first := pkFirst[strings.Join(key, "\x00")]; len(key) == len(c.PrimaryKey) && first != row {
+				var pkNames []string
+				for _, i := range c.PrimaryKey {
+					pkNames = append(pkNames, strconv.Quote(header[i]))
+				}
+				value := "(" + strings.Join(shown, ", ") + ")"
+				add(tableschema.ErrTypePrimaryKey, 0, value, "row %d: primary key (%s) = %s is also the key of row %d", row, strings.Join(pkNames, ", "), value, first)
+			}
+		}
+		if len(errs) == 0 {
+			if inferring {
+				for i, v := range out {
+					if v != "" {
+						inf.Observe(i, []byte(v))
+					}
+				}
+			}
 			res.RowsValid++
-			norm += refRecord(out...)
+			norm += refQuote(out...)
 			continue
 		}
 		res.RowsRejected++
-		first, field, msgs := problems[0], "", []string{}
-		if first.col > 0 {
-			field = header[first.col-1]
-		}
-		for _, p := range problems {
-			msgs = append(msgs, p.msg)
-		}
-		row := strings.TrimSuffix(refRecord(rec...), "\n")
-		rej += refRecord(fmt.Sprint(lines[r]), fmt.Sprint(number+int64(r)), fmt.Sprint(first.col), field, first.code, strings.Join(msgs, "; "), refCut(row, maxRow))
-		if len(streamed) < cmp.Or(cfg.MaxStreamedErrors, DefaultMaxStreamedErrors) {
-			streamed = append(streamed, &typev1.RowError{Line: lines[r], Record: number + int64(r), Column: int32(first.col),
-				Field: field, Code: first.code, Message: strings.Join(msgs, "; "), Value: refCut(first.value, MaxValueBytes)})
-		}
-	}
-	for ; len(streamed) > 0; streamed = streamed[min(batchSize, len(streamed)):] {
-		o.events.batches = append(o.events.batches, &validatorv1.RowErrorBatch{Errors: streamed[:min(batchSize, len(streamed))]})
-	}
-	if len(fields) == 0 {
-		res.Schema = &typev1.Schema{}
-		for i, name := range header {
-			typ := typev1.FieldType_FIELD_TYPE_STRING
-			if seen[i] && len(cands[i]) > 0 {
-				typ = cands[i][0]
+		var types, msgs []string
+		for _, e := range errs {
+			if !slices.Contains(types, e.typ) {
+				types = append(types, e.typ)
 			}
-			res.Schema.Fields = append(res.Schema.Fields, &typev1.Field{Name: name, Type: typ})
+			msgs = append(msgs, e.msg)
+			field, name := e.field, ""
+			if e.typ == tableschema.ErrTypeExtraCell {
+				field = 0
+			} else if field > 0 {
+				name = header[field-1]
+			}
+			counts[[2]string{fmt.Sprintf("%09d", field) + name, e.typ}]++
+			res.ErrorTotal++
+			if len(errSample) < sampleSize {
+				re := &typev1.RowError{Type: e.typ, RowNumber: row, LineNumber: rec.line, ByteOffset: rec.offset,
+					FieldNumber: int32(e.field), Value: e.value, Message: e.msg}
+				if e.field > 0 && e.field <= len(header) {
+					re.FieldName = header[e.field-1]
+				}
+				errSample = append(errSample, re)
+			}
+		}
+		raw, _ := dec(rec.raw)
+		rej += refQuote(fmt.Sprint(row), fmt.Sprint(rec.line), fmt.Sprint(rec.offset), strings.Join(types, ";"),
+			strings.Join(msgs, "; "), strings.ToValidUTF8(raw, "\uFFFD"))
+	}
+	keys := make([][2]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b [2]string) int { return cmp.Or(cmp.Compare(a[0][:9], b[0][:9]), cmp.Compare(a[1], b[1])) })
+	for _, k := range keys {
+		field, _ := strconv.Atoi(k[0][:9])
+		res.ErrorCounts = append(res.ErrorCounts, &typev1.ErrorCount{Type: k[1], FieldName: k[0][9:], FieldNumber: int32(field), Count: counts[k]})
+	}
+	if d.Encoding != dialect.UTF8 && cfg.Dialect.GetEncoding() == "" {
+		res.Warnings = append(res.Warnings, "the file's encoding was detected as "+encName+"; its text was converted to UTF-8")
+	}
+	if inferring {
+		ir := inf.Result(header)
+		res.Schema = ir.Schema
+		res.Warnings = append(res.Warnings, ir.Warnings...)
+		o.rewrite = ir.Rewrite
+		for i, f := range ir.Schema.GetFields() {
+			if f.GetType() == typev1.FieldType_FIELD_TYPE_STRING || f.GetType() == typev1.FieldType_FIELD_TYPE_ANY {
+				o.rewrite[i] = o.rewrite[i] && neutralize
+			}
+		}
+	} else {
+		res.Schema = cfg.Schema
+	}
+	if res.RowsRejected > 0 {
+		counts := fmt.Sprintf("%s of %s rows (%s) are invalid", refGroup(res.RowsRejected), refGroup(res.RowsTotal), refPercent(res.RowsRejected, res.RowsTotal))
+		switch opts := cmp.Or(cfg.Options, &typev1.ValidationOptions{}); {
+		case opts.MaxInvalidRows != nil && res.RowsRejected > opts.GetMaxInvalidRows():
+			unit := "rows"
+			if opts.GetMaxInvalidRows() == 1 {
+				unit = "row"
+			}
+			res.ThresholdExceeded = fmt.Sprintf("%s, over the limit of %s invalid %s (max_invalid_rows)", counts, refGroup(opts.GetMaxInvalidRows()), unit)
+		case opts.MaxInvalidRatio != nil && float64(res.RowsRejected)/float64(res.RowsTotal) > opts.GetMaxInvalidRatio():
+			limit := strconv.FormatFloat(opts.GetMaxInvalidRatio()*100, 'f', 4, 64)
+			limit = strings.TrimSuffix(strings.TrimRight(limit, "0"), ".")
+			res.ThresholdExceeded = fmt.Sprintf("%s, over the limit of %s%% (max_invalid_ratio)", counts, limit)
+		default:
+			res.Warnings = append(res.Warnings, counts+"; they are in the rejects output")
 		}
 	}
-	o.norm, o.rej, o.res = norm, rej, res
+	batch := cmp.Or(cfg.ErrorBatchSize, DefaultErrorBatchSize)
+	for ; len(errSample) > 0; errSample = errSample[min(batch, len(errSample)):] {
+		o.events.batches = append(o.events.batches, &validatorv1.RowErrorBatch{Errors: errSample[:min(batch, len(errSample))]})
+	}
+	total := int64(len(in))
+	if !inferring && (len(c.Unique) > 0 || len(c.PrimaryKey) > 0) {
+		total *= 2
+	}
+	o.events.progress = []*validatorv1.ValidationProgress{{BytesRead: total, BytesTotal: total, RowsRead: res.RowsTotal}}
 	res.BytesRead, res.NormalizedSizeBytes, res.RejectsSizeBytes = int64(len(in)), int64(len(norm)), int64(len(rej))
-	o.events.progress = []*validatorv1.ValidationProgress{{BytesRead: int64(len(in)), BytesTotal: cfg.TotalBytes, RowsRead: res.RowsTotal}}
+	o.norm, o.rej, o.res = norm, rej, res
 	return o, true
 }

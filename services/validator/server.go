@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
+	"slices"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -13,8 +16,12 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/protoadapt"
 
+	typev1 "github.com/csvmesh/csvmesh/gen/csvmesh/type/v1"
 	validatorv1 "github.com/csvmesh/csvmesh/gen/csvmesh/validator/v1"
+	"github.com/csvmesh/csvmesh/services/internal/dialect"
+	"github.com/csvmesh/csvmesh/services/internal/parquetout"
 	"github.com/csvmesh/csvmesh/services/internal/storage"
+	"github.com/csvmesh/csvmesh/services/internal/tableschema"
 	"github.com/csvmesh/csvmesh/services/internal/telemetry"
 )
 
@@ -29,48 +36,59 @@ type Server struct {
 }
 
 type options struct {
-	maxFieldBytes     int
-	maxFields         int
-	maxRecordBytes    int
-	maxRejectRowBytes int
-	progressInterval  time.Duration
-	errorBatchSize    int
-	maxStreamedErrors int
-	logger            *slog.Logger
+	maxFieldBytes    int
+	maxFields        int
+	maxRecordBytes   int
+	progressInterval time.Duration
+	errorBatchSize   int
+	workers          int
+	blockSize        int
+	spillDir         string
+	uniqueBudget     int64
+	logger           *slog.Logger
 }
 
 // Option configures a Server.
 type Option func(*options)
 
-// WithMaxFieldBytes bounds the size of one field; longer fields reject their
-// row with code field_too_long. Default csvparse.DefaultMaxFieldBytes.
+// WithMaxFieldBytes bounds the size of one field; longer fields make their
+// row a malformed-row. Default csvparse.DefaultMaxFieldBytes.
 func WithMaxFieldBytes(n int) Option { return func(o *options) { o.maxFieldBytes = n } }
 
-// WithMaxFields bounds the number of fields in one record; more reject the
-// row with code field_count. Default csvparse.DefaultMaxFields.
+// WithMaxFields bounds the number of fields in one record; more make the
+// row a malformed-row. Default csvparse.DefaultMaxFields.
 func WithMaxFields(n int) Option { return func(o *options) { o.maxFields = n } }
 
 // WithMaxRecordBytes bounds the size of one record, and so the parser's
-// buffer; longer records are rejected with code record_too_long. Default
+// buffers; longer records are malformed-rows. Default
 // csvparse.DefaultMaxRecordBytes.
 func WithMaxRecordBytes(n int) Option { return func(o *options) { o.maxRecordBytes = n } }
 
-// WithMaxRejectRowBytes bounds the row text written to the rejects output.
-// Default DefaultMaxRejectRowBytes.
-func WithMaxRejectRowBytes(n int) Option { return func(o *options) { o.maxRejectRowBytes = n } }
-
-// WithProgressInterval sets how often progress is streamed; 0 or less means
-// only once, before the result. Default DefaultProgressInterval.
+// WithProgressInterval sets how often progress is streamed; 0 means only
+// once, before the result. Default DefaultProgressInterval.
 func WithProgressInterval(d time.Duration) Option { return func(o *options) { o.progressInterval = d } }
 
 // WithErrorBatchSize sets how many row errors go in one RowErrorBatch.
 // Default DefaultErrorBatchSize.
 func WithErrorBatchSize(n int) Option { return func(o *options) { o.errorBatchSize = n } }
 
-// WithMaxStreamedErrors caps the row errors sent over the stream per
-// request; the rejects output and the counts in the result always cover all
-// rows. Negative means none. Default DefaultMaxStreamedErrors.
-func WithMaxStreamedErrors(n int) Option { return func(o *options) { o.maxStreamedErrors = n } }
+// WithWorkers sets how many goroutines check rows per request; default
+// GOMAXPROCS.
+func WithWorkers(n int) Option { return func(o *options) { o.workers = n } }
+
+// WithBlockSize sets the size of the blocks a file is cut into; default
+// DefaultBlockSize.
+func WithBlockSize(n int) Option { return func(o *options) { o.blockSize = n } }
+
+// WithSpillDir sets the directory for temporary files: the keys of unique
+// and primary key checks beyond their memory budget, and the normalized rows
+// of an inferred schema until it is known. Default: the system's temporary
+// directory.
+func WithSpillDir(dir string) Option { return func(o *options) { o.spillDir = dir } }
+
+// WithUniqueMemoryBudget bounds the memory of each unique or primary key
+// check of a request; default the uniq package's.
+func WithUniqueMemoryBudget(n int64) Option { return func(o *options) { o.uniqueBudget = n } }
 
 // WithLogger sets the logger; default slog.Default().
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
@@ -79,10 +97,8 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 // store.
 func NewServer(store storage.Store, opts ...Option) *Server {
 	o := options{
-		progressInterval:  DefaultProgressInterval,
-		errorBatchSize:    DefaultErrorBatchSize,
-		maxStreamedErrors: DefaultMaxStreamedErrors,
-		maxRejectRowBytes: DefaultMaxRejectRowBytes,
+		progressInterval: DefaultProgressInterval,
+		errorBatchSize:   DefaultErrorBatchSize,
 	}
 	for _, opt := range opts {
 		opt(&o)
@@ -94,17 +110,17 @@ func NewServer(store storage.Store, opts ...Option) *Server {
 }
 
 // Validate implements validatorv1.ValidatorServiceServer. It reads the
-// request's byte range of the source object, streams progress and row error
-// batches, writes the normalized and rejects objects (both or neither), and
-// ends the stream with one result. Errors carry canonical codes:
-// InvalidArgument (with BadRequest details) for a bad request, NotFound for
-// a missing source, FailedPrecondition (with PreconditionFailure details)
-// for a file that cannot be validated at all, Canceled or DeadlineExceeded
-// when the call ends early.
+// request's byte range of the source object, streams progress and the
+// error sample, and writes the normalized, rejects and, when asked for,
+// Parquet, schema and error report objects: all of them, committed at the
+// end, or none. It ends the stream with one result. Errors carry canonical
+// codes: InvalidArgument (with BadRequest details) for a bad request,
+// dialect or schema, NotFound for a missing source, FailedPrecondition
+// (with PreconditionFailure details) for a file that cannot be validated at
+// all, Canceled or DeadlineExceeded when the call ends early.
 func (s *Server) Validate(req *validatorv1.ValidateRequest, stream grpc.ServerStreamingServer[validatorv1.ValidateResponse]) error {
 	ctx := telemetry.WithAttrs(stream.Context(),
 		slog.String("job", req.GetJob()), slog.String("source", req.GetSource().GetKey()))
-	log := s.opts.logger
 	start := time.Now()
 	cfg, err := s.config(req)
 	if err != nil {
@@ -114,10 +130,10 @@ func (s *Server) Validate(req *validatorv1.ValidateRequest, stream grpc.ServerSt
 	if err != nil {
 		return s.status(ctx, err)
 	}
-	log.InfoContext(ctx, "validated",
+	s.opts.logger.InfoContext(ctx, "validated",
 		slog.Int64("rows_total", res.GetRowsTotal()), slog.Int64("rows_valid", res.GetRowsValid()),
 		slog.Int64("rows_rejected", res.GetRowsRejected()), slog.Int64("bytes_read", res.GetBytesRead()),
-		slog.Duration("elapsed", time.Since(start)))
+		slog.Bool("schema_inferred", res.GetSchemaInferred()), slog.Duration("elapsed", time.Since(start)))
 	return nil
 }
 
@@ -134,27 +150,47 @@ func badField(field, desc string) *requestError {
 	return &requestError{violations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: desc}}}
 }
 
+// outputField names an output of a request.
+type outputField struct {
+	field string
+	ref   *typev1.ObjectRef
+}
+
+// outputFields lists a request's outputs; the first two are required.
+func outputFields(req *validatorv1.ValidateRequest) []outputField {
+	return []outputField{
+		{"normalized_output.key", req.GetNormalizedOutput()},
+		{"rejects_output.key", req.GetRejectsOutput()},
+		{"parquet_output.key", req.GetParquetOutput()},
+		{"schema_output.key", req.GetSchemaOutput()},
+		{"error_report_output.key", req.GetErrorReportOutput()},
+	}
+}
+
 // config checks req and turns it into a Config.
 func (s *Server) config(req *validatorv1.ValidateRequest) (Config, error) {
 	var v []*errdetails.BadRequest_FieldViolation
 	add := func(field, desc string) {
 		v = append(v, &errdetails.BadRequest_FieldViolation{Field: field, Description: desc})
 	}
-	src, norm, rej := req.GetSource().GetKey(), req.GetNormalizedOutput().GetKey(), req.GetRejectsOutput().GetKey()
+	src := req.GetSource().GetKey()
 	if src == "" {
 		add("source.key", "the source object is required")
 	}
-	if norm == "" {
-		add("normalized_output.key", "the normalized output object is required")
-	}
-	if rej == "" {
-		add("rejects_output.key", "the rejects output object is required")
-	}
-	if norm != "" && (norm == src || norm == rej) {
-		add("normalized_output.key", "the normalized output must differ from the source and the rejects output")
-	}
-	if rej != "" && rej == src {
-		add("rejects_output.key", "the rejects output must differ from the source")
+	seen := map[string]string{src: "the source"}
+	for i, o := range outputFields(req) {
+		key := o.ref.GetKey()
+		switch {
+		case key == "" && i < 2:
+			add(o.field, fmt.Sprintf("the %s object is required", outputName(o.field)))
+		case key == "" && o.ref != nil:
+			add(o.field, fmt.Sprintf("the %s object has no key; leave it unset for no %s", outputName(o.field), outputName(o.field)))
+		case key == "":
+		case seen[key] != "":
+			add(o.field, fmt.Sprintf("the %s must differ from %s", outputName(o.field), seen[key]))
+		default:
+			seen[key] = "the " + outputName(o.field)
+		}
 	}
 	if r := req.GetRange(); r.GetOffset() < 0 || r.GetLength() < 0 {
 		add("range", "the byte range's offset and length cannot be negative")
@@ -171,30 +207,25 @@ func (s *Server) config(req *validatorv1.ValidateRequest) (Config, error) {
 	if req.GetRangeHasHeader() && len(req.GetHeader()) > 0 {
 		add("header", "give either a header or range_has_header, not both")
 	}
-	var delim byte
-	switch d := req.GetDialect().GetDelimiter(); {
-	case d == "":
-	case len(d) == 1:
-		delim = d[0]
-	default:
-		add("dialect.delimiter", fmt.Sprintf("%q is not a single ASCII character", d))
-	}
 	if len(v) > 0 {
 		return Config{}, &requestError{violations: v}
 	}
 	cfg := Config{
-		Delimiter:         delim,
-		Schema:            req.GetSchema(),
-		FirstLine:         req.GetFirstLine(),
-		FirstRecord:       req.GetFirstRecord(),
-		FirstOffset:       req.GetRange().GetOffset(),
-		MaxRecordBytes:    s.opts.maxRecordBytes,
-		MaxFieldBytes:     s.opts.maxFieldBytes,
-		MaxFields:         s.opts.maxFields,
-		MaxRejectRowBytes: s.opts.maxRejectRowBytes,
-		ProgressInterval:  s.opts.progressInterval,
-		ErrorBatchSize:    s.opts.errorBatchSize,
-		MaxStreamedErrors: s.opts.maxStreamedErrors,
+		Dialect:            req.GetDialect(),
+		Schema:             req.GetSchema(),
+		Options:            req.GetOptions(),
+		FirstLine:          req.GetFirstLine(),
+		FirstRecord:        req.GetFirstRecord(),
+		FirstOffset:        req.GetRange().GetOffset(),
+		MaxRecordBytes:     s.opts.maxRecordBytes,
+		MaxFieldBytes:      s.opts.maxFieldBytes,
+		MaxFields:          s.opts.maxFields,
+		Workers:            s.opts.workers,
+		BlockSize:          s.opts.blockSize,
+		SpillDir:           s.opts.spillDir,
+		UniqueMemoryBudget: s.opts.uniqueBudget,
+		ProgressInterval:   s.opts.progressInterval,
+		ErrorBatchSize:     s.opts.errorBatchSize,
 	}
 	if !req.GetRangeHasHeader() {
 		cfg.Header = req.GetHeader()
@@ -205,6 +236,31 @@ func (s *Server) config(req *validatorv1.ValidateRequest) (Config, error) {
 	return cfg, nil
 }
 
+// outputName names the output of a request field in messages.
+func outputName(field string) string {
+	switch field {
+	case "normalized_output.key":
+		return "normalized output"
+	case "rejects_output.key":
+		return "rejects output"
+	case "parquet_output.key":
+		return "Parquet output"
+	case "schema_output.key":
+		return "schema output"
+	case "error_report_output.key":
+		return "error report output"
+	}
+	return "source"
+}
+
+// output is an object being written.
+type output struct {
+	field string
+	key   string
+	w     storage.Writer
+	n     countingWriter
+}
+
 // validate runs the engine between storage objects. Outputs are committed
 // only when everything succeeded.
 func (s *Server) validate(ctx context.Context, req *validatorv1.ValidateRequest, cfg Config, stream grpc.ServerStreamingServer[validatorv1.ValidateResponse]) (*validatorv1.ValidationResult, error) {
@@ -213,44 +269,183 @@ func (s *Server) validate(ctx context.Context, req *validatorv1.ValidateRequest,
 		return nil, keyError("source.key", "read the source object", err)
 	}
 	defer obj.Close()
-	src, n, err := storage.RangeReader(obj, req.GetRange().GetOffset(), req.GetRange().GetLength())
-	if err != nil {
+	off, length, size := req.GetRange().GetOffset(), req.GetRange().GetLength(), obj.Size()
+	if length == 0 {
+		length = size - off
+	}
+	if off > size || length < 0 || off+length > size {
 		return nil, badField("range", fmt.Sprintf("bytes %d+%d are outside the %d-byte source object",
-			req.GetRange().GetOffset(), req.GetRange().GetLength(), obj.Size()))
+			req.GetRange().GetOffset(), req.GetRange().GetLength(), size))
 	}
-	cfg.TotalBytes = n
-	normW, err := s.store.Create(ctx, req.GetNormalizedOutput().GetKey())
-	if err != nil {
-		return nil, keyError("normalized_output.key", "create the normalized output", err)
+	outs := make(map[string]*output)
+	for _, o := range outputFields(req) {
+		if o.ref.GetKey() == "" {
+			continue
+		}
+		w, err := s.store.Create(ctx, o.ref.GetKey())
+		if err != nil {
+			return nil, keyError(o.field, "create the "+outputName(o.field), err)
+		}
+		defer w.Abort()
+		out := &output{field: o.field, key: o.ref.GetKey(), w: w}
+		out.n.w = w
+		outs[o.field] = out
 	}
-	defer normW.Abort()
-	rejW, err := s.store.Create(ctx, req.GetRejectsOutput().GetKey())
-	if err != nil {
-		return nil, keyError("rejects_output.key", "create the rejects output", err)
-	}
-	defer rejW.Abort()
+	norm, rej, pq := outs["normalized_output.key"], outs["rejects_output.key"], outs["parquet_output.key"]
+	sink := &sampleSink{stream: stream}
+	inferring := len(req.GetSchema().GetFields()) == 0
 
-	res, err := Run(ctx, src, normW, rejW, cfg, streamSink{stream})
+	var runNorm io.Writer = &norm.n
+	var conv *conversion
+	defer func() {
+		if conv != nil {
+			conv.abort(context.Canceled)
+		}
+	}()
+	var tmp *os.File
+	if inferring {
+		// The normalized rows wait in a temporary file until the schema
+		// is known: Renormalize rewrites them, and Parquet needs it.
+		if tmp, err = os.CreateTemp(s.opts.spillDir, "csvmesh-normalized-*.csv"); err != nil {
+			return nil, fmt.Errorf("create a temporary file: %w", err)
+		}
+		defer os.Remove(tmp.Name())
+		defer tmp.Close()
+		runNorm = tmp
+	} else if pq != nil {
+		conv = startConversion(ctx, &pq.n, req.GetSchema())
+		runNorm = io.MultiWriter(&norm.n, conv)
+	}
+	var rewrite []bool
+	res, err := Run(ctx, io.NewSectionReader(obj, off, length), length,
+		Outputs{Normalized: runNorm, Rejects: &rej.n, Rewrite: &rewrite}, cfg, sink)
 	if err != nil {
 		return nil, err
+	}
+	if inferring {
+		if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+			return nil, fmt.Errorf("read the temporary file: %w", err)
+		}
+		var dst io.Writer = &norm.n
+		if pq != nil {
+			conv = startConversion(ctx, &pq.n, res.GetSchema())
+			dst = io.MultiWriter(&norm.n, conv)
+		}
+		if slices.Contains(rewrite, true) {
+			err = Renormalize(ctx, tmp, dst, res.GetSchema(), rewrite, cfg.Workers)
+		} else if _, err = io.Copy(dst, tmp); err != nil {
+			err = fmt.Errorf("write normalized output: %w", err)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	res.NormalizedSizeBytes = norm.n.n
+	if conv != nil {
+		c := conv
+		conv = nil
+		if err := c.finish(); err != nil {
+			return nil, fmt.Errorf("write Parquet output: %w", err)
+		}
+		res.ParquetSizeBytes = pq.n.n
+	}
+	if o := outs["schema_output.key"]; o != nil {
+		b, err := tableschema.MarshalJSON(res.GetSchema())
+		if err != nil {
+			return nil, fmt.Errorf("write schema output: %w", err)
+		}
+		if _, err := o.n.Write(append(b, '\n')); err != nil {
+			return nil, fmt.Errorf("write schema output: %w", err)
+		}
+		res.SchemaSizeBytes = o.n.n
+	}
+	if o := outs["error_report_output.key"]; o != nil {
+		b, err := MarshalErrorReport(res, sink.sample, sampleSize(cfg.Options))
+		if err != nil {
+			return nil, fmt.Errorf("write error report output: %w", err)
+		}
+		if _, err := o.n.Write(b); err != nil {
+			return nil, fmt.Errorf("write error report output: %w", err)
+		}
+		res.ErrorReportSizeBytes = o.n.n
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := normW.Commit(); err != nil {
-		return nil, fmt.Errorf("commit normalized output: %w", err)
-	}
-	if err := rejW.Commit(); err != nil {
-		// Both or neither: take the normalized output back.
-		if derr := s.store.Delete(context.WithoutCancel(ctx), req.GetNormalizedOutput().GetKey()); derr != nil {
-			s.opts.logger.ErrorContext(ctx, "delete normalized output after failed commit", slog.Any("error", derr))
-		}
-		return nil, fmt.Errorf("commit rejects output: %w", err)
+	if err := s.commit(ctx, req, outs); err != nil {
+		return nil, err
 	}
 	if err := stream.Send(&validatorv1.ValidateResponse{Event: &validatorv1.ValidateResponse_Result{Result: res}}); err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// sampleSize is the error sample size opts ask for.
+func sampleSize(opts *typev1.ValidationOptions) int {
+	if n := opts.GetErrorSampleSize(); n > 0 {
+		return int(n)
+	}
+	return DefaultErrorSampleSize
+}
+
+// commit commits every output, or, when one fails, deletes those already
+// committed.
+func (s *Server) commit(ctx context.Context, req *validatorv1.ValidateRequest, outs map[string]*output) error {
+	var done []string
+	for _, f := range outputFields(req) {
+		o := outs[f.field]
+		if o == nil {
+			continue
+		}
+		if err := o.w.Commit(); err != nil {
+			for _, key := range done {
+				if derr := s.store.Delete(context.WithoutCancel(ctx), key); derr != nil {
+					s.opts.logger.ErrorContext(ctx, "delete an output after a failed commit", slog.String("key", key), slog.Any("error", derr))
+				}
+			}
+			return fmt.Errorf("commit the %s: %w", outputName(o.field), err)
+		}
+		done = append(done, o.key)
+	}
+	return nil
+}
+
+// conversion converts the normalized rows written to it into Parquet on
+// its own goroutine.
+type conversion struct {
+	pw   *io.PipeWriter
+	done chan error
+}
+
+func startConversion(ctx context.Context, dst io.Writer, s *typev1.Schema) *conversion {
+	pr, pw := io.Pipe()
+	c := &conversion{pw: pw, done: make(chan error, 1)}
+	go func() {
+		_, err := parquetout.Convert(ctx, pr, dst, s, parquetout.Options{})
+		if err != nil {
+			pr.CloseWithError(err) // writers fail instead of blocking
+		} else {
+			pr.Close()
+		}
+		c.done <- err
+	}()
+	return c
+}
+
+// Write implements io.Writer.
+func (c *conversion) Write(p []byte) (int, error) { return c.pw.Write(p) }
+
+// finish ends the input and waits for the conversion.
+func (c *conversion) finish() error {
+	c.pw.Close()
+	return <-c.done
+}
+
+// abort stops the conversion and waits for it.
+func (c *conversion) abort(err error) {
+	c.pw.CloseWithError(err)
+	<-c.done
 }
 
 // keyError classifies a storage error about the object named by field.
@@ -275,27 +470,34 @@ func (e *notFoundError) Unwrap() error { return e.err }
 // status maps an error to a gRPC status at the service boundary, logging
 // what the client does not see.
 func (s *Server) status(ctx context.Context, err error) error {
-	log := s.opts.logger
 	var (
-		reqErr  *requestError
-		cfgErr  *ConfigError
-		fileErr *FileError
-		nf      *notFoundError
+		reqErr    *requestError
+		cfgErr    *ConfigError
+		dialErr   *dialect.FieldError
+		schemaErr *tableschema.SchemaError
+		fileErr   *FileError
+		nf        *notFoundError
 	)
 	switch {
 	case errors.As(err, &reqErr):
 		return withDetails(codes.InvalidArgument, "invalid request: "+reqErr.violations[0].GetDescription(),
 			&errdetails.BadRequest{FieldViolations: reqErr.violations})
 	case errors.As(err, &cfgErr):
-		return withDetails(codes.InvalidArgument, "invalid request: "+cfgErr.Description,
-			&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: cfgErr.Field, Description: cfgErr.Description}}})
+		return badRequest(cfgErr.Field, cfgErr.Description)
+	case errors.As(err, &dialErr):
+		return badRequest(dialErr.Field, dialErr.Description)
+	case errors.As(err, &schemaErr):
+		field := "schema"
+		if schemaErr.Path != "" {
+			field += "." + schemaErr.Path
+		}
+		return badRequest(field, schemaErr.Msg)
 	case errors.As(err, &fileErr):
 		return withDetails(codes.FailedPrecondition, fileErr.Msg,
 			&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{
 				Type: fileErr.Type, Subject: "source", Description: fileErr.Msg}}})
 	case errors.As(err, &nf):
-		return status.Errorf(codes.NotFound, "the %s object does not exist", map[string]string{
-			"source.key": "source", "normalized_output.key": "normalized output", "rejects_output.key": "rejects output"}[nf.field])
+		return status.Errorf(codes.NotFound, "the %s object does not exist", outputName(nf.field))
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, "validation canceled")
 	case errors.Is(err, context.DeadlineExceeded):
@@ -308,8 +510,14 @@ func (s *Server) status(ctx context.Context, err error) error {
 	if st, ok := status.FromError(err); ok && st.Code() != codes.Unknown {
 		return st.Err()
 	}
-	log.ErrorContext(ctx, "validation failed", slog.Any("error", err))
+	s.opts.logger.ErrorContext(ctx, "validation failed", slog.Any("error", err))
 	return status.Error(codes.Internal, "validation failed because of an internal error; see the validator's logs")
+}
+
+// badRequest returns an InvalidArgument status about one request field.
+func badRequest(field, desc string) error {
+	return withDetails(codes.InvalidArgument, "invalid request: "+desc,
+		&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: desc}}})
 }
 
 // withDetails returns a status error with code c, message msg and detail.
@@ -321,17 +529,20 @@ func withDetails(c codes.Code, msg string, detail protoadapt.MessageV1) error {
 	return st.Err()
 }
 
-// streamSink sends engine events on a Validate stream.
-type streamSink struct {
+// sampleSink sends engine events on a Validate stream and keeps the error
+// sample for the error report.
+type sampleSink struct {
 	stream grpc.ServerStreamingServer[validatorv1.ValidateResponse]
+	sample []*typev1.RowError
 }
 
 // Progress implements EventSink.
-func (s streamSink) Progress(p *validatorv1.ValidationProgress) error {
+func (s *sampleSink) Progress(p *validatorv1.ValidationProgress) error {
 	return s.stream.Send(&validatorv1.ValidateResponse{Event: &validatorv1.ValidateResponse_Progress{Progress: p}})
 }
 
 // RowErrors implements EventSink.
-func (s streamSink) RowErrors(b *validatorv1.RowErrorBatch) error {
+func (s *sampleSink) RowErrors(b *validatorv1.RowErrorBatch) error {
+	s.sample = append(s.sample, b.GetErrors()...)
 	return s.stream.Send(&validatorv1.ValidateResponse{Event: &validatorv1.ValidateResponse_RowErrors{RowErrors: b}})
 }

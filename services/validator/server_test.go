@@ -1,23 +1,29 @@
 package validator
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/parquet-go/parquet-go"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	typev1 "github.com/csvmesh/csvmesh/gen/csvmesh/type/v1"
 	validatorv1 "github.com/csvmesh/csvmesh/gen/csvmesh/validator/v1"
 	"github.com/csvmesh/csvmesh/services/internal/grpctest"
 	"github.com/csvmesh/csvmesh/services/internal/storage"
+	"github.com/csvmesh/csvmesh/services/internal/tableschema"
 )
 
 // harness runs a Server over bufconn on a storage.Dir in a temp directory.
@@ -37,7 +43,7 @@ func newHarness(t *testing.T, store storage.Store, dir *storage.Dir, opts ...Opt
 		h.done <- err
 		return err
 	}))
-	opts = append([]Option{WithLogger(slog.New(slog.DiscardHandler))}, opts...)
+	opts = append([]Option{WithLogger(slog.New(slog.DiscardHandler)), WithSpillDir(t.TempDir())}, opts...)
 	validatorv1.RegisterValidatorServiceServer(srv, NewServer(store, opts...))
 	conn := grpctest.Serve(t, srv)
 	h.client = validatorv1.NewValidatorServiceClient(conn)
@@ -95,21 +101,44 @@ func (h *harness) call(ctx context.Context, req *validatorv1.ValidateRequest) ([
 	}
 }
 
+// outputKeys are the keys request and fullRequest write.
+var outputKeys = []string{"out/normalized.csv", "out/rejects.csv", "out/normalized.parquet", "out/schema.json", "out/errors.json"}
+
 func request(src string) *validatorv1.ValidateRequest {
 	return &validatorv1.ValidateRequest{
 		Job:              "jobs/j1",
 		Source:           &typev1.ObjectRef{Key: src},
 		RangeHasHeader:   true,
-		NormalizedOutput: &typev1.ObjectRef{Key: "out/normalized.csv"},
-		RejectsOutput:    &typev1.ObjectRef{Key: "out/rejects.csv"},
+		NormalizedOutput: &typev1.ObjectRef{Key: outputKeys[0]},
+		RejectsOutput:    &typev1.ObjectRef{Key: outputKeys[1]},
 	}
 }
 
+// fullRequest asks for every output.
+func fullRequest(src string) *validatorv1.ValidateRequest {
+	req := request(src)
+	req.ParquetOutput = &typev1.ObjectRef{Key: outputKeys[2]}
+	req.SchemaOutput = &typev1.ObjectRef{Key: outputKeys[3]}
+	req.ErrorReportOutput = &typev1.ObjectRef{Key: outputKeys[4]}
+	return req
+}
+
+// parquetRows returns the number of rows of a Parquet file.
+func parquetRows(t *testing.T, b string) int64 {
+	t.Helper()
+	f, err := parquet.OpenFile(strings.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatalf("open the Parquet output: %v", err)
+	}
+	return f.NumRows()
+}
+
 func TestServerValidate(t *testing.T) {
-	h := newDirHarness(t, WithErrorBatchSize(1), WithMaxStreamedErrors(1), WithProgressInterval(0))
-	h.put(t, "in/a.csv", "id,price,when\n1,+01.50,2024-01-02 03:04:05\n2,x,2024-01-03T00:00:00Z\n3\n4,NA,2024-01-04\n")
-	req := request("in/a.csv")
+	h := newDirHarness(t, WithErrorBatchSize(1), WithProgressInterval(0))
+	h.put(t, "in/a.csv", "id,price,when\n1,+01.50,2024-01-02 03:04:05\n2,x,2024-01-03T00:00:00Z\n3\n4,,2024-01-04\n")
+	req := fullRequest("in/a.csv")
 	req.Schema = schema("id:integer", "price:number", "when:datetime")
+	req.Options = &typev1.ValidationOptions{ErrorSampleSize: 1}
 	msgs, err := h.call(context.Background(), req)
 	if err != nil {
 		t.Fatalf("Validate: %v", err)
@@ -117,30 +146,123 @@ func TestServerValidate(t *testing.T) {
 	if err := <-h.done; err != nil {
 		t.Fatalf("handler returned %v", err)
 	}
-	wantNorm := "id,price,when\n1,1.5,2024-01-02T03:04:05Z\n4,,2024-01-04T00:00:00Z\n"
-	if got := h.get(t, "out/normalized.csv"); got != wantNorm {
+	wantNorm := "id,price,when\n1,1.50,2024-01-02T03:04:05\n"
+	if got := h.get(t, outputKeys[0]); got != wantNorm {
 		t.Errorf("normalized:\n got %q\nwant %q", got, wantNorm)
 	}
 	wantRej := rejectsHeader +
-		"3,3,2,price,type,\"column 2 (\"\"price\"\"): \"\"x\"\" is not a number\",\"2,x,2024-01-03T00:00:00Z\"\n" +
-		"4,4,0,,field_count,the row has 1 fields but the header has 3,3\n"
-	if got := h.get(t, "out/rejects.csv"); got != wantRej {
+		"3,3,43,type-error,\"row 3, field 2 (\"\"price\"\"): \"\"x\"\" is not a number\",\"2,x,2024-01-03T00:00:00Z\"\n" +
+		"4,4,68,missing-cell,\"row 4: the row has 1 cells but the header has 3 (field 2 (\"\"price\"\") is missing); row 4: the row has 1 cells but the header has 3 (field 3 (\"\"when\"\") is missing)\",3\n" +
+		"5,5,70,type-error,\"row 5, field 3 (\"\"when\"\"): \"\"2024-01-04\"\" is not a datetime (YYYY-MM-DDTHH:MM:SS[.fraction][Z|±hh:mm])\",\"4,,2024-01-04\"\n"
+	if got := h.get(t, outputKeys[1]); got != wantRej {
 		t.Errorf("rejects:\n got %q\nwant %q", got, wantRej)
 	}
-	// One streamed error (the cap), one final progress, then the result.
+	// One streamed error (the sample size), one final progress, then the result.
 	if len(msgs) != 3 {
 		t.Fatalf("got %d messages, want 3: %v", len(msgs), msgs)
 	}
-	if e := msgs[0].GetRowErrors().GetErrors(); len(e) != 1 || e[0].GetLine() != 3 || e[0].GetField() != "price" || e[0].GetValue() != "x" {
+	if e := msgs[0].GetRowErrors().GetErrors(); len(e) != 1 || e[0].GetRowNumber() != 3 || e[0].GetFieldName() != "price" || e[0].GetValue() != "x" {
 		t.Errorf("row errors = %v", msgs[0])
 	}
 	if p := msgs[1].GetProgress(); p == nil || p.GetRowsRead() != 4 || p.GetBytesRead() != p.GetBytesTotal() {
 		t.Errorf("progress = %v", msgs[1])
 	}
 	res := msgs[2].GetResult()
-	if res == nil || res.GetRowsTotal() != 4 || res.GetRowsValid() != 2 || res.GetRowsRejected() != 2 ||
-		res.GetNormalizedSizeBytes() != int64(len(wantNorm)) || res.GetRejectsSizeBytes() != int64(len(wantRej)) {
-		t.Errorf("result = %v", msgs[2])
+	sizes := []int64{res.GetNormalizedSizeBytes(), res.GetRejectsSizeBytes(), res.GetParquetSizeBytes(), res.GetSchemaSizeBytes(), res.GetErrorReportSizeBytes()}
+	for i, key := range outputKeys {
+		if got := int64(len(h.get(t, key))); got != sizes[i] || got == 0 {
+			t.Errorf("%s: %d bytes, the result says %d", key, got, sizes[i])
+		}
+	}
+	if res.GetRowsTotal() != 4 || res.GetRowsValid() != 1 || res.GetRowsRejected() != 3 || res.GetErrorTotal() != 4 || res.GetSchemaInferred() {
+		t.Errorf("result = %v", res)
+	}
+	if n := parquetRows(t, h.get(t, outputKeys[2])); n != 1 {
+		t.Errorf("the Parquet output has %d rows, want 1", n)
+	}
+	wantSchema, err := tableschema.MarshalJSON(req.Schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := h.get(t, outputKeys[3]); got != string(wantSchema)+"\n" {
+		t.Errorf("schema output:\n got %s\nwant %s", got, wantSchema)
+	}
+	var report map[string]any
+	if err := json.Unmarshal([]byte(h.get(t, outputKeys[4])), &report); err != nil {
+		t.Fatalf("error report: %v", err)
+	}
+	want := map[string]any{
+		"valid":              false,
+		"rows":               map[string]any{"total": 4.0, "valid": 1.0, "invalid": 3.0},
+		"error_total":        4.0,
+		"errors_by_type":     map[string]any{"type-error": 2.0, "missing-cell": 2.0},
+		"errors_by_field":    map[string]any{"price": 2.0, "when": 2.0},
+		"schema_inferred":    false,
+		"threshold_exceeded": "",
+		"sample_size":        1.0,
+		"warnings":           []any{"3 of 4 rows (75%) are invalid; they are in the rejects output"},
+		"sample_errors": []any{map[string]any{
+			"type": "type-error", "row_number": "3", "line_number": "3", "byte_offset": "43", "field_number": 2.0,
+			"field_name": "price", "value": "x", "message": `row 3, field 2 ("price"): "x" is not a number`,
+		}},
+	}
+	for k, v := range want {
+		if got, _ := json.Marshal(report[k]); string(got) != mustJSON(t, v) {
+			t.Errorf("error report %s = %s, want %s", k, got, mustJSON(t, v))
+		}
+	}
+	if d := report["dialect"].(map[string]any); d["delimiter"] != "," || d["encoding"] != "utf-8" {
+		t.Errorf("error report dialect = %v", d)
+	}
+	if c := report["error_counts"].([]any); len(c) != 4 {
+		t.Errorf("error report error_counts = %v, want 4", c)
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestServerInfer checks an inferred schema: the normalized rows are
+// rewritten in canonical form once it is known, and the Parquet and schema
+// outputs use it.
+func TestServerInfer(t *testing.T) {
+	h := newDirHarness(t, WithProgressInterval(0), WithWorkers(2), WithBlockSize(16))
+	h.put(t, "in/a.csv", "id;price;flag;note\n+007;1,5;TRUE;=x\n8;NA;false;y\n9;2,25;True;\"a;b\"\n")
+	req := fullRequest("in/a.csv")
+	req.Options = &typev1.ValidationOptions{NeutralizeFormulas: true}
+	msgs, err := h.call(context.Background(), req)
+	if err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	res := msgs[len(msgs)-1].GetResult()
+	wantNorm := "id,price,flag,note\n7,1.5,true,'=x\n8,,false,y\n9,2.25,true,a;b\n"
+	if got := h.get(t, outputKeys[0]); got != wantNorm {
+		t.Errorf("normalized:\n got %q\nwant %q", got, wantNorm)
+	}
+	if res.GetNormalizedSizeBytes() != int64(len(wantNorm)) || !res.GetSchemaInferred() {
+		t.Errorf("result = %v", res)
+	}
+	var types []typev1.FieldType
+	for _, f := range res.GetSchema().GetFields() {
+		types = append(types, f.GetType())
+	}
+	wantTypes := []typev1.FieldType{typev1.FieldType_FIELD_TYPE_INTEGER, typev1.FieldType_FIELD_TYPE_NUMBER,
+		typev1.FieldType_FIELD_TYPE_BOOLEAN, typev1.FieldType_FIELD_TYPE_STRING}
+	if !slices.Equal(types, wantTypes) {
+		t.Errorf("inferred types = %v, want %v", types, wantTypes)
+	}
+	if n := parquetRows(t, h.get(t, outputKeys[2])); n != 3 {
+		t.Errorf("the Parquet output has %d rows, want 3", n)
+	}
+	parsed, err := tableschema.ParseJSON([]byte(h.get(t, outputKeys[3])))
+	if err != nil || !proto.Equal(parsed, res.GetSchema()) {
+		t.Errorf("schema output = %v (%v), want %v", parsed, err, res.GetSchema())
 	}
 }
 
@@ -154,15 +276,16 @@ func TestServerShard(t *testing.T) {
 	req.Header = []string{"a", "b"}
 	req.Range = &typev1.ByteRange{Offset: int64(off)}
 	req.FirstLine = 3
+	req.Dialect = &typev1.Dialect{Delimiter: ","}
 	req.Schema = schema("a:integer", "b:integer")
 	msgs, err := h.call(context.Background(), req)
 	if err != nil {
 		t.Fatalf("Validate: %v", err)
 	}
-	if got, want := h.get(t, "out/normalized.csv"), "a,b\n3,4\n"; got != want {
+	if got, want := h.get(t, outputKeys[0]), "a,b\n3,4\n"; got != want {
 		t.Errorf("normalized = %q, want %q", got, want)
 	}
-	if got, want := h.get(t, "out/rejects.csv"), rejectsHeader+"4,3,1,a,type,\"column 1 (\"\"a\"\"): \"\"x\"\" is not an integer\",\"x,6\"\n"; got != want {
+	if got, want := h.get(t, outputKeys[1]), rejectsHeader+"3,4,12,type-error,\"row 3, field 1 (\"\"a\"\"): \"\"x\"\" is not an integer\",\"x,6\"\n"; got != want {
 		t.Errorf("rejects = %q, want %q", got, want)
 	}
 	if res := msgs[len(msgs)-1].GetResult(); res.GetBytesRead() != int64(len(content)-off) {
@@ -186,15 +309,25 @@ func TestServerErrors(t *testing.T) {
 		{"no source", func(r *validatorv1.ValidateRequest) { r.Source = nil }, codes.InvalidArgument, "source.key", "", "invalid request: the source object is required"},
 		{"no outputs", func(r *validatorv1.ValidateRequest) { r.NormalizedOutput, r.RejectsOutput = nil, nil }, codes.InvalidArgument, "normalized_output.key", "", ""},
 		{"output over source", func(r *validatorv1.ValidateRequest) { r.RejectsOutput.Key = "in/a.csv" }, codes.InvalidArgument, "rejects_output.key", "", ""},
+		{"two outputs, one key", func(r *validatorv1.ValidateRequest) { r.SchemaOutput.Key = outputKeys[4] }, codes.InvalidArgument, "error_report_output.key", "", ""},
+		{"output without a key", func(r *validatorv1.ValidateRequest) { r.ParquetOutput.Key = "" }, codes.InvalidArgument, "parquet_output.key", "", ""},
 		{"bad delimiter", func(r *validatorv1.ValidateRequest) { r.Dialect = &typev1.Dialect{Delimiter: ";;"} }, codes.InvalidArgument, "dialect.delimiter", "", ""},
 		{"quote delimiter", func(r *validatorv1.ValidateRequest) { r.Dialect = &typev1.Dialect{Delimiter: `"`} }, codes.InvalidArgument, "dialect.delimiter", "", ""},
+		{"unknown encoding", func(r *validatorv1.ValidateRequest) { r.Dialect = &typev1.Dialect{Encoding: "ebcdic"} }, codes.InvalidArgument, "dialect.encoding", "", ""},
+		{"bad ratio", func(r *validatorv1.ValidateRequest) {
+			r.Options = &typev1.ValidationOptions{MaxInvalidRatio: proto.Float64(2)}
+		}, codes.InvalidArgument, "options.max_invalid_ratio", "", ""},
 		{"no header for a shard", func(r *validatorv1.ValidateRequest) { r.RangeHasHeader = false }, codes.InvalidArgument, "header", "", ""},
 		{"negative range", func(r *validatorv1.ValidateRequest) { r.Range = &typev1.ByteRange{Offset: -1} }, codes.InvalidArgument, "range", "", ""},
 		{"range past the end", func(r *validatorv1.ValidateRequest) { r.Range = &typev1.ByteRange{Offset: 5, Length: 100} }, codes.InvalidArgument, "range", "", ""},
 		{"invalid key", func(r *validatorv1.ValidateRequest) { r.Source.Key = "../etc/passwd" }, codes.InvalidArgument, "source.key", "", ""},
-		{"bad schema", func(r *validatorv1.ValidateRequest) {
+		{"field without a type", func(r *validatorv1.ValidateRequest) {
 			r.Schema = &typev1.Schema{Fields: []*typev1.Field{{Name: "id"}}}
 		}, codes.InvalidArgument, "schema.fields[0].type", "", ""},
+		{"bad constraint", func(r *validatorv1.ValidateRequest) {
+			r.Schema = schema("id:integer", "px:integer")
+			r.Schema.Fields[1].Constraints = &typev1.FieldConstraints{Minimum: proto.String("abc")}
+		}, codes.InvalidArgument, "schema.fields[1].constraints.minimum", "", ""},
 		{"missing source", func(r *validatorv1.ValidateRequest) { r.Source.Key = "in/nope.csv" }, codes.NotFound, "", "", "the source object does not exist"},
 		{"empty file", func(r *validatorv1.ValidateRequest) { r.Source.Key = "in/empty.csv" }, codes.FailedPrecondition, "", ViolationEmptyFile, "the file is empty"},
 		{"header only", func(r *validatorv1.ValidateRequest) { r.Source.Key = "in/header.csv" }, codes.FailedPrecondition, "", ViolationNoDataRows, "the file has a header row but no data rows"},
@@ -203,7 +336,7 @@ func TestServerErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			req := request("in/a.csv")
+			req := fullRequest("in/a.csv")
 			tc.mod(req)
 			_, err := h.call(context.Background(), req)
 			<-h.done
@@ -236,7 +369,7 @@ func TestServerErrors(t *testing.T) {
 			if tc.violation != "" && (len(types) != 1 || types[0] != tc.violation) {
 				t.Errorf("PreconditionFailure types = %v, want %s", types, tc.violation)
 			}
-			for _, key := range []string{"out/normalized.csv", "out/rejects.csv"} {
+			for _, key := range outputKeys {
 				if _, err := h.store.Stat(context.Background(), key); !errors.Is(err, storage.ErrNotFound) {
 					t.Errorf("%s exists after a failed call (stat err %v)", key, err)
 				}
@@ -245,8 +378,8 @@ func TestServerErrors(t *testing.T) {
 	}
 }
 
-// gatedStore serves objects whose reads past the first block until gate is
-// closed, so a test can act while a validation is in progress.
+// gatedStore serves objects whose reads past the first block wait until
+// gate is closed, so a test can act while a validation is in progress.
 type gatedStore struct {
 	*storage.Dir
 	gate chan struct{}
@@ -266,52 +399,112 @@ type gatedObject struct {
 }
 
 func (o *gatedObject) ReadAt(p []byte, off int64) (int, error) {
-	if off > 0 {
+	if off > 64<<10 {
 		<-o.gate
 	}
 	return o.Object.ReadAt(p, off)
 }
 
 func TestServerCancel(t *testing.T) {
-	dir, err := storage.NewDir(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := &gatedStore{Dir: dir, gate: make(chan struct{})}
-	// A 1ns interval sends progress as soon as the first block is parsed.
-	h := newHarness(t, store, dir, WithProgressInterval(1))
-	var content strings.Builder
-	content.WriteString("a,b\n")
-	for content.Len() < 1<<20 {
-		content.WriteString("1,2\n")
-	}
-	h.put(t, "in/big.csv", content.String())
+	for _, tc := range []struct {
+		name   string
+		schema *typev1.Schema
+	}{
+		{"schema", schema("a:integer", "b:integer")},
+		{"infer", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, err := storage.NewDir(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			store := &gatedStore{Dir: dir, gate: make(chan struct{})}
+			spill := t.TempDir()
+			// A negative interval sends progress after every block.
+			h := newHarness(t, store, dir, WithProgressInterval(-1), WithBlockSize(4<<10), WithSpillDir(spill))
+			var content strings.Builder
+			content.WriteString("a,b\n")
+			for content.Len() < 1<<20 {
+				content.WriteString("1,2\n")
+			}
+			h.put(t, "in/big.csv", content.String())
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stream, err := h.client.Validate(ctx, request("in/big.csv"))
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			req := fullRequest("in/big.csv")
+			req.Schema = tc.schema
+			stream, err := h.client.Validate(ctx, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg, err := stream.Recv()
+			if err != nil || msg.GetProgress() == nil {
+				t.Fatalf("first message = %v, %v; want progress", msg, err)
+			}
+			cancel()
+			close(store.gate)
+			for err == nil {
+				_, err = stream.Recv()
+			}
+			if status.Code(err) != codes.Canceled {
+				t.Errorf("client got %v, want Canceled", err)
+			}
+			if err := <-h.done; status.Code(err) != codes.Canceled {
+				t.Errorf("handler returned %v, want Canceled", err)
+			}
+			for _, key := range outputKeys {
+				if _, err := dir.Stat(context.Background(), key); !errors.Is(err, storage.ErrNotFound) {
+					t.Errorf("%s exists after cancellation (stat err %v)", key, err)
+				}
+			}
+			for _, d := range []string{dir.Root() + "/out", spill} {
+				if entries, _ := os.ReadDir(d); len(entries) != 0 {
+					t.Errorf("%s holds %d leftover files after cancellation", d, len(entries))
+				}
+			}
+		})
+	}
+}
+
+// TestErrorReportSchema checks that errors-report.schema.json is valid JSON
+// and describes exactly the properties of an ErrorReport.
+func TestErrorReportSchema(t *testing.T) {
+	b, err := os.ReadFile("errors-report.schema.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	msg, err := stream.Recv()
-	if err != nil || msg.GetProgress() == nil {
-		t.Fatalf("first message = %v, %v; want progress", msg, err)
+	var s struct {
+		Required   []string                   `json:"required"`
+		Properties map[string]json.RawMessage `json:"properties"`
 	}
-	cancel()
-	close(store.gate)
-	if _, err := stream.Recv(); status.Code(err) != codes.Canceled {
-		t.Errorf("client got %v, want Canceled", err)
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatalf("errors-report.schema.json: %v", err)
 	}
-	if err := <-h.done; status.Code(err) != codes.Canceled {
-		t.Errorf("handler returned %v, want Canceled", err)
+	report, err := MarshalErrorReport(&validatorv1.ValidationResult{}, []*typev1.RowError{{Type: "blank-row"}}, 100)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, key := range []string{"out/normalized.csv", "out/rejects.csv"} {
-		if _, err := dir.Stat(context.Background(), key); !errors.Is(err, storage.ErrNotFound) {
-			t.Errorf("%s exists after cancellation (stat err %v)", key, err)
+	var r map[string]json.RawMessage
+	if err := json.Unmarshal(report, &r); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for k := range r {
+		keys = append(keys, k)
+		if _, ok := s.Properties[k]; !ok {
+			t.Errorf("the JSON Schema does not describe %q", k)
 		}
 	}
-	entries, _ := os.ReadDir(dir.Root() + "/out")
-	if len(entries) != 0 {
-		t.Errorf("out/ holds %d leftover files after cancellation", len(entries))
+	slices.Sort(keys)
+	req := slices.Sorted(slices.Values(s.Required))
+	if !slices.Equal(keys, req) {
+		t.Errorf("required = %v, report keys %v", req, keys)
+	}
+	var sample []map[string]json.RawMessage
+	if err := json.Unmarshal(r["sample_errors"], &sample); err != nil || len(sample) != 1 || len(sample[0]) != 8 {
+		t.Errorf("sample_errors = %s (%v), want one error with its 8 fields", r["sample_errors"], err)
+	}
+	if !bytes.Contains(r["sample_errors"], []byte(`"row_number": "0"`)) {
+		t.Errorf("sample_errors = %s, want protojson int64 strings", r["sample_errors"])
 	}
 }
