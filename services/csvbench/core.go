@@ -99,19 +99,11 @@ type coreResult struct {
 // modes (the mean is the baseline, so drift in a shared machine's load
 // shows in both).
 func benchCore(ctx context.Context, o *options, logf func(string, ...any)) (*coreResult, error) {
-	dir, err := filepath.Abs(o.dir)
+	dir, path, size, err := benchFile(o, logf)
 	if err != nil {
 		return nil, err
 	}
-	path, err := tradesFile(dir, o.size, o.seed, logf)
-	if err != nil {
-		return nil, err
-	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	res := &coreResult{File: path, FileBytes: fi.Size(), CPUs: runtime.NumCPU(), LoadBefore: loadAvg()}
+	res := &coreResult{File: path, FileBytes: size, CPUs: runtime.NumCPU(), LoadBefore: loadAvg()}
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err

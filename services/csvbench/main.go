@@ -139,30 +139,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	case o.core:
 		res, err := benchCore(ctx, o, logf)
-		if err != nil {
-			fmt.Fprintf(stderr, "csvbench: FAILED: %v\n", err)
-			return 1
-		}
-		if o.json {
-			err = writeJSON(stdout, res)
-		} else {
-			err = writeCoreTable(stdout, res)
-		}
-		if err != nil {
-			fmt.Fprintf(stderr, "csvbench: %v\n", err)
-			return 1
-		}
-		return 0
+		return report(stdout, stderr, o.json, res, err, func(w io.Writer) error { return writeCoreTable(w, res) })
 	}
 	res, err := bench(ctx, o, logf)
+	return report(stdout, stderr, o.json, res, err, func(w io.Writer) error { return writeTable(w, res) })
+}
+
+// report prints a benchmark's result, as JSON or with table, and returns the
+// exit code: 1 when the benchmark (err) or the printing failed.
+func report(stdout, stderr io.Writer, asJSON bool, res any, err error, table func(io.Writer) error) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "csvbench: FAILED: %v\n", err)
 		return 1
 	}
-	if o.json {
+	if asJSON {
 		err = writeJSON(stdout, res)
 	} else {
-		err = writeTable(stdout, res)
+		err = table(stdout)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "csvbench: %v\n", err)
@@ -171,22 +164,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func bench(ctx context.Context, o *options, logf func(string, ...any)) (res *result, err error) {
-	res = &result{Seed: o.seed, LoadBefore: loadAvg(), CPUs: runtime.NumCPU()}
-	dir, err := filepath.Abs(o.dir)
-	if err != nil {
-		return nil, err
+// benchFile returns the absolute benchmark directory and the trades file of
+// o's size and seed in it (generated when missing) with its size.
+func benchFile(o *options, logf func(string, ...any)) (dir, path string, size int64, err error) {
+	if dir, err = filepath.Abs(o.dir); err != nil {
+		return "", "", 0, err
 	}
-
-	path, err := tradesFile(dir, o.size, o.seed, logf)
-	if err != nil {
-		return nil, err
+	if path, err = tradesFile(dir, o.size, o.seed, logf); err != nil {
+		return "", "", 0, err
 	}
 	fi, err := os.Stat(path)
 	if err != nil {
+		return "", "", 0, err
+	}
+	return dir, path, fi.Size(), nil
+}
+
+func bench(ctx context.Context, o *options, logf func(string, ...any)) (res *result, err error) {
+	res = &result{Seed: o.seed, LoadBefore: loadAvg(), CPUs: runtime.NumCPU()}
+	dir, path, size, err := benchFile(o, logf)
+	if err != nil {
 		return nil, err
 	}
-	res.File, res.FileBytes = path, fi.Size()
+	res.File, res.FileBytes = path, size
 	baseDur, rows, err := baseline(path)
 	if err != nil {
 		return nil, err
