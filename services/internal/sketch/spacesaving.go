@@ -1,0 +1,434 @@
+package sketch
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/binary"
+	"slices"
+)
+
+// SpaceSaving parameters.
+const (
+	// MaxValueLen is the length SpaceSaving cuts values to: values that agree
+	// in their first MaxValueLen bytes are counted as one.
+	MaxValueLen = 1024
+	// DefaultCapacity is the number of counters NewSpaceSaving uses for m <= 0.
+	DefaultCapacity = 1024
+	// MaxCapacity bounds the number of counters.
+	MaxCapacity = 1 << 24
+)
+
+// Item is a value and its counts in a SpaceSaving summary: the value occurred
+// between Count-Error and Count times.
+type Item struct {
+	// Value is the value's bytes (a copy; cut to MaxValueLen).
+	Value []byte
+	// Count is an upper bound on the value's number of occurrences.
+	Count uint64
+	// Error bounds the overestimate: occurrences >= Count-Error.
+	Error uint64
+}
+
+// SpaceSaving finds the most frequent byte-string values (heavy hitters) in
+// bounded memory: Metwally, Agrawal and El Abbadi's SpaceSaving with m
+// counters, mergeable as in Agarwal et al., "Mergeable Summaries" (2012).
+//
+// Guarantees, with N the number of updates and f(x) the true count of x:
+//   - every reported Item has Count-Error <= f(x) <= Count and
+//     Error <= MaxError() <= N/m;
+//   - a value not reported occurred at most Floor() <= N/m times, so every
+//     value with f(x) > N/m is reported;
+//   - while the number of distinct values is at most m nothing is evicted,
+//     Exact reports it, and every Count is exact (Error 0).
+//
+// These hold after any sequence of Merge calls, with N the total of the
+// merged streams. Values are cut to MaxValueLen bytes (a caller contract:
+// longer values are counted by their prefix).
+//
+// Memory: m counters, each with its value's bytes (reused on eviction) and
+// about 80 bytes of bookkeeping. Update does not allocate in steady state.
+//
+// A SpaceSaving is not safe for concurrent use. Make one with
+// NewSpaceSaving; the zero value is only a target for UnmarshalBinary.
+type SpaceSaving struct {
+	m     int
+	n     uint64
+	exact bool
+	seq   uint64 // the first-seen stamp of the next new counter
+
+	ctr   []ssCounter
+	heap  []int32 // counter indexes, a min-heap by (count, newest first)
+	table []int32 // counter index + 1 by hash, open addressing; 0 is empty
+}
+
+type ssCounter struct {
+	h     uint64
+	count uint64
+	err   uint64
+	seq   uint64 // when the value was (last) first monitored: ties order
+	pos   int32  // index in heap
+	val   []byte
+}
+
+// NewSpaceSaving returns an empty summary with m counters (DefaultCapacity
+// when m <= 0; at most MaxCapacity).
+func NewSpaceSaving(m int) *SpaceSaving {
+	switch {
+	case m <= 0:
+		m = DefaultCapacity
+	case m > MaxCapacity:
+		m = MaxCapacity
+	}
+	return &SpaceSaving{m: m, exact: true}
+}
+
+// Capacity returns m, the number of counters.
+func (s *SpaceSaving) Capacity() int { return s.m }
+
+// N returns the number of updates summarized.
+func (s *SpaceSaving) N() uint64 { return s.n }
+
+// Exact reports whether no value has been evicted, so that the summary holds
+// every distinct value with its exact count.
+func (s *SpaceSaving) Exact() bool { return s.exact }
+
+// MaxError returns the a-priori bound on every Item's Error and on the count
+// of any value not reported: floor(N/m), or 0 while Exact.
+func (s *SpaceSaving) MaxError() uint64 {
+	if s.exact {
+		return 0
+	}
+	return s.n / uint64(s.m)
+}
+
+// Floor returns the largest number of times a value not in the summary can
+// have occurred: the smallest counter (at most MaxError), or 0 while Exact.
+func (s *SpaceSaving) Floor() uint64 {
+	if s.exact || len(s.heap) == 0 {
+		return 0
+	}
+	return s.ctr[s.heap[0]].count
+}
+
+// Update counts one occurrence of v (cut to MaxValueLen). The summary copies
+// the bytes it keeps.
+func (s *SpaceSaving) Update(v []byte) {
+	if len(v) > MaxValueLen {
+		v = v[:MaxValueLen]
+	}
+	s.n++
+	h := Hash64(v)
+	slot, idx := s.find(h, v)
+	if idx >= 0 {
+		s.ctr[idx].count++
+		s.down(int(s.ctr[idx].pos))
+		return
+	}
+	if len(s.ctr) < s.m {
+		s.add(h, bytes.Clone(v), 1, 0, slot)
+		return
+	}
+	// Evict the smallest counter (the newest among equals) for v.
+	idx = int(s.heap[0])
+	c := &s.ctr[idx]
+	s.tableDelete(c.h, idx)
+	floor := c.count
+	c.h, c.val = h, append(c.val[:0], v...)
+	c.count, c.err = floor+1, floor
+	c.seq = s.seq
+	s.seq++
+	s.exact = false
+	s.tableInsert(h, idx)
+	s.down(0)
+}
+
+// add appends a counter and indexes it at table slot (or anywhere if slot
+// is negative).
+func (s *SpaceSaving) add(h uint64, v []byte, count, errBound uint64, slot int) {
+	idx := len(s.ctr)
+	s.ctr = append(s.ctr, ssCounter{h: h, count: count, err: errBound, seq: s.seq, pos: int32(len(s.heap)), val: v})
+	s.seq++
+	s.heap = append(s.heap, int32(idx))
+	s.up(len(s.heap) - 1)
+	if slot >= 0 && (len(s.ctr))*2 <= len(s.table) {
+		s.table[slot] = int32(idx) + 1
+		return
+	}
+	if len(s.ctr)*2 > len(s.table) {
+		s.growTable()
+		return // growTable indexed every counter, this one included
+	}
+	s.tableInsert(h, idx)
+}
+
+// find returns the table slot of v and its counter index, or the empty
+// slot where it would go and -1. The table may be empty (slot -1).
+func (s *SpaceSaving) find(h uint64, v []byte) (int, int) {
+	if len(s.table) == 0 {
+		return -1, -1
+	}
+	mask := uint64(len(s.table) - 1)
+	i := h & mask
+	for {
+		e := s.table[i]
+		if e == 0 {
+			return int(i), -1
+		}
+		if c := &s.ctr[e-1]; c.h == h && bytes.Equal(c.val, v) {
+			return int(i), int(e - 1)
+		}
+		i = (i + 1) & mask
+	}
+}
+
+func (s *SpaceSaving) tableInsert(h uint64, idx int) {
+	mask := uint64(len(s.table) - 1)
+	i := h & mask
+	for s.table[i] != 0 {
+		i = (i + 1) & mask
+	}
+	s.table[i] = int32(idx) + 1
+}
+
+// tableDelete removes counter idx (hash h), shifting later entries of its
+// probe run back so that lookups need no tombstones.
+func (s *SpaceSaving) tableDelete(h uint64, idx int) {
+	mask := uint64(len(s.table) - 1)
+	i := h & mask
+	for s.table[i] != int32(idx)+1 {
+		i = (i + 1) & mask
+	}
+	for j := i; ; {
+		j = (j + 1) & mask
+		e := s.table[j]
+		if e == 0 {
+			break
+		}
+		home := s.ctr[e-1].h & mask
+		// Leave e where it is if its home lies cyclically in (i, j].
+		if (i <= j && i < home && home <= j) || (i > j && (i < home || home <= j)) {
+			continue
+		}
+		s.table[i] = e
+		i = j
+	}
+	s.table[i] = 0
+}
+
+func (s *SpaceSaving) growTable() {
+	size := max(16, 2*len(s.table))
+	for size < 2*len(s.ctr) {
+		size *= 2
+	}
+	s.table = make([]int32, size)
+	for idx := range s.ctr {
+		s.tableInsert(s.ctr[idx].h, idx)
+	}
+}
+
+// less orders the heap: smaller count first, and among equal counts the
+// newest value first, so that eviction keeps the values seen first.
+func (s *SpaceSaving) less(a, b int32) bool {
+	ca, cb := &s.ctr[a], &s.ctr[b]
+	return ca.count < cb.count || (ca.count == cb.count && ca.seq > cb.seq)
+}
+
+func (s *SpaceSaving) swap(i, j int) {
+	s.heap[i], s.heap[j] = s.heap[j], s.heap[i]
+	s.ctr[s.heap[i]].pos = int32(i)
+	s.ctr[s.heap[j]].pos = int32(j)
+}
+
+func (s *SpaceSaving) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !s.less(s.heap[i], s.heap[p]) {
+			return
+		}
+		s.swap(i, p)
+		i = p
+	}
+}
+
+func (s *SpaceSaving) down(i int) {
+	n := len(s.heap)
+	for {
+		l := 2*i + 1
+		if l >= n {
+			return
+		}
+		c := l
+		if r := l + 1; r < n && s.less(s.heap[r], s.heap[l]) {
+			c = r
+		}
+		if !s.less(s.heap[c], s.heap[i]) {
+			return
+		}
+		s.swap(i, c)
+		i = c
+	}
+}
+
+// byFirstSeen returns the counter indexes in first-seen order.
+func (s *SpaceSaving) byFirstSeen() []int {
+	idx := make([]int, len(s.ctr))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(s.ctr[a].seq, s.ctr[b].seq) })
+	return idx
+}
+
+// TopK returns the k values with the largest counts (all of them when k <= 0
+// or k exceeds their number), by Count descending and, among equal counts,
+// in the order first seen (for merged summaries: the receiver's values in
+// their order, then the merged-in ones).
+func (s *SpaceSaving) TopK(k int) []Item {
+	idx := s.byFirstSeen()
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(s.ctr[b].count, s.ctr[a].count) })
+	if k <= 0 || k > len(idx) {
+		k = len(idx)
+	}
+	out := make([]Item, k)
+	for i := range out {
+		c := &s.ctr[idx[i]]
+		out[i] = Item{Value: bytes.Clone(c.val), Count: c.count, Error: c.err}
+	}
+	return out
+}
+
+// Merge adds o's counts to s; o is not changed; o may be s.
+//
+// Every value of either summary is a candidate whose count (and error) is
+// the sum of its counts (and errors) in the two, taking Floor() for a
+// summary that does not hold it; the m largest candidates are kept (ties in
+// first-seen order). Since a summary's Floor bounds the count of any value it
+// lacks, the sums still bound the true counts from above with errors at most
+// Floor(s)+Floor(o) <= N/m; and since the counts of any m values of a summary
+// add up to at most its N, the new smallest counter, which bounds every
+// dropped value, is at most (N_s+N_o)/m. This is Agarwal et al.'s mergeable
+// SpaceSaving (equivalently their Misra-Gries merge seen through the
+// isomorphism of the two summaries) with integer counts.
+func (s *SpaceSaving) Merge(o *SpaceSaving) {
+	if o == nil || o.n == 0 {
+		return
+	}
+	if o == s {
+		o = s.clone()
+	}
+	fs, fo := s.Floor(), o.Floor()
+	type cand struct {
+		h          uint64
+		val        []byte
+		count, err uint64
+		order      int // first-seen order
+	}
+	cands := make([]cand, 0, len(s.ctr)+len(o.ctr))
+	inS := make([]bool, len(o.ctr))
+	for _, i := range s.byFirstSeen() {
+		c := &s.ctr[i]
+		x := cand{h: c.h, val: c.val, count: c.count + fo, err: c.err + fo}
+		if _, j := o.find(c.h, c.val); j >= 0 {
+			x.count, x.err = c.count+o.ctr[j].count, c.err+o.ctr[j].err
+			inS[j] = true
+		}
+		x.order = len(cands)
+		cands = append(cands, x)
+	}
+	for _, j := range o.byFirstSeen() {
+		if !inS[j] {
+			c := &o.ctr[j]
+			cands = append(cands, cand{h: c.h, val: bytes.Clone(c.val), count: c.count + fs, err: c.err + fs, order: len(cands)})
+		}
+	}
+	slices.SortStableFunc(cands, func(a, b cand) int { return cmp.Compare(b.count, a.count) })
+	exact := s.exact && o.exact && len(cands) <= s.m
+	if len(cands) > s.m {
+		cands = cands[:s.m]
+		slices.SortFunc(cands, func(a, b cand) int { return cmp.Compare(a.order, b.order) })
+	}
+	n := s.n + o.n
+	*s = SpaceSaving{m: s.m, n: n, exact: exact}
+	for _, c := range cands {
+		s.add(c.h, c.val, c.count, c.err, -1)
+	}
+}
+
+func (s *SpaceSaving) clone() *SpaceSaving {
+	c := *s
+	c.ctr = slices.Clone(s.ctr)
+	for i := range c.ctr {
+		c.ctr[i].val = bytes.Clone(c.ctr[i].val)
+	}
+	c.heap = slices.Clone(s.heap)
+	c.table = slices.Clone(s.table)
+	return &c
+}
+
+// MarshalBinary encodes the summary (format version 1).
+func (s *SpaceSaving) MarshalBinary() ([]byte, error) {
+	b := make([]byte, 0, 32+len(s.ctr)*24)
+	b = append(b, tagSpaceSaving, formatVersion1)
+	b = binary.AppendUvarint(b, uint64(s.m))
+	b = binary.AppendUvarint(b, s.n)
+	if s.exact {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
+	b = binary.AppendUvarint(b, uint64(len(s.ctr)))
+	for _, i := range s.byFirstSeen() {
+		c := &s.ctr[i]
+		b = binary.AppendUvarint(b, c.count)
+		b = binary.AppendUvarint(b, c.err)
+		b = binary.AppendUvarint(b, uint64(len(c.val)))
+		b = append(b, c.val...)
+	}
+	return b, nil
+}
+
+// UnmarshalBinary replaces s with the summary encoded in data by
+// MarshalBinary. It returns an error wrapping ErrCorrupt, leaving s
+// unchanged, when data is not such an encoding (duplicate values, errors over
+// counts, counts adding up to more than N, truncation).
+func (s *SpaceSaving) UnmarshalBinary(data []byte) error {
+	d := decoder{b: data}
+	d.header(tagSpaceSaving)
+	m := d.count("capacity", MaxCapacity)
+	n := d.uvarint("n")
+	exact := d.bytes("exact flag", 1)
+	k := d.count("counter count", uint64(m))
+	if d.err != nil {
+		return d.err
+	}
+	if m < 1 || exact[0] > 1 || (exact[0] == 0 && k != m) {
+		return corrupt("capacity %d, %d counters, exact flag %d", m, k, exact[0])
+	}
+	t := SpaceSaving{m: m, n: n, exact: exact[0] == 1}
+	var sum uint64
+	for range k {
+		count := d.uvarint("count")
+		errBound := d.uvarint("error")
+		v := d.bytes("value", d.count("value length", MaxValueLen))
+		if d.err != nil {
+			return d.err
+		}
+		if count == 0 || errBound > count || (t.exact && errBound != 0) || count > n-sum {
+			return corrupt("count %d, error %d, n %d", count, errBound, n)
+		}
+		sum += count
+		h := Hash64(v)
+		if _, j := t.find(h, v); j >= 0 {
+			return corrupt("duplicate value %q", v)
+		}
+		t.add(h, bytes.Clone(v), count, errBound, -1)
+	}
+	if t.exact && sum != n {
+		return corrupt("exact counts add up to %d, n %d", sum, n)
+	}
+	if err := d.finish(); err != nil {
+		return err
+	}
+	*s = t
+	return nil
+}

@@ -1,0 +1,408 @@
+package sketch
+
+import (
+	"bytes"
+	"errors"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"testing"
+)
+
+// exactCounts counts a stream, keeping the order of first appearance.
+type exactCounts struct {
+	count map[string]uint64
+	order []string
+}
+
+func countStream(stream [][]byte) exactCounts {
+	e := exactCounts{count: map[string]uint64{}}
+	for _, v := range stream {
+		k := string(v)
+		if _, ok := e.count[k]; !ok {
+			e.order = append(e.order, k)
+		}
+		e.count[k]++
+	}
+	return e
+}
+
+// ranked returns the values by count descending, ties by first appearance.
+func (e exactCounts) ranked() []Item {
+	out := make([]Item, len(e.order))
+	for i, k := range e.order {
+		out[i] = Item{Value: []byte(k), Count: e.count[k]}
+	}
+	slices.SortStableFunc(out, func(a, b Item) int { return int(int64(b.Count) - int64(a.Count)) })
+	return out
+}
+
+// checkSpaceSaving checks the summary's internal structure and its stated
+// guarantees against the exact counts of its stream.
+func checkSpaceSaving(t *testing.T, s *SpaceSaving, e exactCounts) {
+	t.Helper()
+	var n uint64
+	for _, c := range e.count {
+		n += c
+	}
+	if s.N() != n {
+		t.Fatalf("N() = %d, want %d", s.N(), n)
+	}
+	// Structure: the heap is a heap, every counter is found by its value.
+	for i := 1; i < len(s.heap); i++ {
+		if s.less(s.heap[i], s.heap[(i-1)/2]) {
+			t.Fatalf("heap order broken at %d", i)
+		}
+	}
+	for i := range s.ctr {
+		if s.heap[s.ctr[i].pos] != int32(i) {
+			t.Fatalf("counter %d has a stale heap position", i)
+		}
+		if _, j := s.find(s.ctr[i].h, s.ctr[i].val); j != i {
+			t.Fatalf("counter %d (%q) not found in the table", i, s.ctr[i].val)
+		}
+	}
+	items := s.TopK(0)
+	maxErr, floor := s.MaxError(), s.Floor()
+	if maxErr > n/uint64(s.Capacity()) || floor > maxErr && !s.Exact() {
+		t.Errorf("MaxError() = %d, Floor() = %d; want <= N/m = %d", maxErr, floor, n/uint64(s.Capacity()))
+	}
+	reported := map[string]bool{}
+	var sum uint64
+	for i, it := range items {
+		f := e.count[string(it.Value)]
+		reported[string(it.Value)] = true
+		sum += it.Count
+		if it.Count < f || it.Count-it.Error > f || it.Error > maxErr {
+			t.Errorf("%q: Count %d, Error %d, true count %d, MaxError %d", it.Value, it.Count, it.Error, f, maxErr)
+		}
+		if i > 0 && items[i-1].Count < it.Count {
+			t.Errorf("TopK not sorted by count at %d", i)
+		}
+	}
+	if sum > n || (s.Exact() && sum != n) {
+		t.Errorf("counts add up to %d, N %d", sum, n)
+	}
+	for k, f := range e.count {
+		if !reported[k] && (f > floor || s.Exact()) {
+			t.Errorf("%q occurred %d times, not reported, Floor %d", k, f, floor)
+		}
+	}
+	if s.Exact() {
+		if want := e.ranked(); !itemsEqual(items, want) {
+			t.Errorf("exact TopK = %v, want %v", items, want)
+		}
+	}
+}
+
+func itemsEqual(a, b []Item) bool {
+	return slices.EqualFunc(a, b, func(x, y Item) bool {
+		return bytes.Equal(x.Value, y.Value) && x.Count == y.Count && x.Error == y.Error
+	})
+}
+
+func zipfStream(seed uint64, n int, s float64, imax uint64, prefix string) [][]byte {
+	r := rand.New(rand.NewPCG(seed, seed))
+	z := rand.NewZipf(r, s, 1, imax)
+	out := make([][]byte, n)
+	for i := range out {
+		out[i] = []byte(prefix + strconv.FormatUint(z.Uint64(), 10))
+	}
+	return out
+}
+
+func TestSpaceSavingExactWhenFewDistinct(t *testing.T) {
+	tests := []struct {
+		name   string
+		m      int
+		stream []string
+	}{
+		{"empty", 4, nil},
+		{"ties in first-seen order", 4, []string{"b", "a", "c", "a", "b", "d", "c"}},
+		{"exactly m distinct", 3, []string{"x", "y", "z", "z", "y", "z"}},
+		{"empty value", 2, []string{"", "", "q"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := NewSpaceSaving(tc.m)
+			var stream [][]byte
+			for _, v := range tc.stream {
+				stream = append(stream, []byte(v))
+				s.Update([]byte(v))
+			}
+			if !s.Exact() || s.MaxError() != 0 || s.Floor() != 0 {
+				t.Fatalf("Exact, MaxError, Floor = %v, %d, %d; want true, 0, 0", s.Exact(), s.MaxError(), s.Floor())
+			}
+			checkSpaceSaving(t, s, countStream(stream))
+		})
+	}
+	t.Run("ties in first-seen order, literally", func(t *testing.T) {
+		s := NewSpaceSaving(4)
+		for _, v := range []string{"b", "a", "c", "a", "b", "d", "c"} {
+			s.Update([]byte(v))
+		}
+		want := []Item{{[]byte("b"), 2, 0}, {[]byte("a"), 2, 0}, {[]byte("c"), 2, 0}, {[]byte("d"), 1, 0}}
+		if got := s.TopK(0); !itemsEqual(got, want) {
+			t.Errorf("TopK(0) = %v, want %v", got, want)
+		}
+		if got := s.TopK(2); !itemsEqual(got, want[:2]) {
+			t.Errorf("TopK(2) = %v, want %v", got, want[:2])
+		}
+	})
+	t.Run("m+1 distinct is not exact", func(t *testing.T) {
+		s := NewSpaceSaving(3)
+		for _, v := range []string{"a", "b", "c", "d"} {
+			s.Update([]byte(v))
+		}
+		if s.Exact() {
+			t.Error("Exact() after m+1 distinct values")
+		}
+	})
+}
+
+func TestSpaceSavingZipfGuarantees(t *testing.T) {
+	tests := []struct {
+		m    int
+		n    int
+		s    float64
+		imax uint64
+	}{
+		{10, 20_000, 1.1, 1000},
+		{100, 100_000, 1.1, 100_000},
+		{100, 100_000, 2, 100_000},
+		{1000, 200_000, 1.3, 1_000_000},
+		{50, 50_000, 1.01, 1 << 30}, // a long tail: mostly evictions
+	}
+	for i, tc := range tests {
+		t.Run(strconv.Itoa(i), func(t *testing.T) {
+			stream := zipfStream(uint64(i)+1, tc.n, tc.s, tc.imax, "v")
+			s := NewSpaceSaving(tc.m)
+			for _, v := range stream {
+				s.Update(v)
+			}
+			if s.Exact() {
+				t.Fatal("Exact() on a stream with more than m distinct values")
+			}
+			e := countStream(stream)
+			checkSpaceSaving(t, s, e)
+			// The true heaviest value is on top.
+			if top := s.TopK(1)[0]; !bytes.Equal(top.Value, e.ranked()[0].Value) {
+				t.Errorf("top value %q, want %q", top.Value, e.ranked()[0].Value)
+			}
+		})
+	}
+}
+
+func TestSpaceSavingMerge(t *testing.T) {
+	t.Run("zipf parts", func(t *testing.T) {
+		var whole [][]byte
+		acc := NewSpaceSaving(200)
+		for p := range 8 {
+			// Parts that disagree on their heavy hitters.
+			part := zipfStream(uint64(p)+10, 20_000+p*3000, 1.2, 50_000, "p"+strconv.Itoa(p%3)+"-")
+			ps := NewSpaceSaving(200)
+			for _, v := range part {
+				ps.Update(v)
+			}
+			before, _ := ps.MarshalBinary()
+			acc.Merge(ps)
+			if after, _ := ps.MarshalBinary(); !bytes.Equal(before, after) {
+				t.Fatal("Merge changed its argument")
+			}
+			whole = append(whole, part...)
+			checkSpaceSaving(t, acc, countStream(whole))
+		}
+	})
+	t.Run("exact parts stay exact in concatenated first-seen order", func(t *testing.T) {
+		a, b := NewSpaceSaving(5), NewSpaceSaving(5)
+		sa := [][]byte{[]byte("x"), []byte("y"), []byte("x")}
+		sb := [][]byte{[]byte("z"), []byte("y"), []byte("w"), []byte("z")}
+		for _, v := range sa {
+			a.Update(v)
+		}
+		for _, v := range sb {
+			b.Update(v)
+		}
+		a.Merge(b)
+		if !a.Exact() {
+			t.Fatal("merge of two exact summaries with 4 distinct values, m = 5, is not exact")
+		}
+		checkSpaceSaving(t, a, countStream(append(sa, sb...)))
+	})
+	t.Run("exact parts over capacity", func(t *testing.T) {
+		a, b := NewSpaceSaving(3), NewSpaceSaving(3)
+		sa := [][]byte{[]byte("x"), []byte("y"), []byte("x")}
+		sb := [][]byte{[]byte("z"), []byte("w"), []byte("z")}
+		for _, v := range sa {
+			a.Update(v)
+		}
+		for _, v := range sb {
+			b.Update(v)
+		}
+		a.Merge(b)
+		if a.Exact() {
+			t.Fatal("merge dropping a value is exact")
+		}
+		want := []Item{{[]byte("x"), 2, 0}, {[]byte("z"), 2, 0}, {[]byte("y"), 1, 0}}
+		if got := a.TopK(0); !itemsEqual(got, want) {
+			t.Errorf("TopK = %v, want %v", got, want)
+		}
+		checkSpaceSaving(t, a, countStream(append(sa, sb...)))
+	})
+	t.Run("a value evicted from one part", func(t *testing.T) {
+		a, b := NewSpaceSaving(2), NewSpaceSaving(2)
+		var sa, sb [][]byte
+		for range 10 {
+			sa = append(sa, []byte("x"))
+		}
+		sa = append(sa, []byte("y"))
+		// m = 2: q evicts p, then r evicts x, so b holds q:2 and r:2 (each
+		// with error 1) and bounds x's count in b by its Floor, 2.
+		sb = append(sb, []byte("x"), []byte("p"), []byte("q"), []byte("r"))
+		for _, v := range sa {
+			a.Update(v)
+		}
+		for _, v := range sb {
+			b.Update(v)
+		}
+		if got, want := b.TopK(0), []Item{{[]byte("q"), 2, 1}, {[]byte("r"), 2, 1}}; !itemsEqual(got, want) {
+			t.Fatalf("b.TopK = %v, want %v", got, want)
+		}
+		a.Merge(b)
+		want := []Item{{[]byte("x"), 12, 2}, {[]byte("y"), 3, 2}}
+		if got := a.TopK(0); !itemsEqual(got, want) {
+			t.Errorf("TopK = %v, want %v", got, want)
+		}
+		checkSpaceSaving(t, a, countStream(append(sa, sb...)))
+	})
+	t.Run("itself, empty and nil", func(t *testing.T) {
+		stream := zipfStream(3, 5000, 1.3, 1000, "")
+		a := NewSpaceSaving(50)
+		for _, v := range stream {
+			a.Update(v)
+		}
+		a.Merge(nil)
+		a.Merge(NewSpaceSaving(50))
+		a.Merge(a)
+		checkSpaceSaving(t, a, countStream(append(slices.Clone(stream), stream...)))
+	})
+}
+
+func TestSpaceSavingLongValuesAreCut(t *testing.T) {
+	long := bytes.Repeat([]byte("a"), MaxValueLen+10)
+	other := append(bytes.Repeat([]byte("a"), MaxValueLen), 'b')
+	s := NewSpaceSaving(4)
+	s.Update(long)
+	s.Update(other)
+	got := s.TopK(0)
+	if len(got) != 1 || len(got[0].Value) != MaxValueLen || got[0].Count != 2 {
+		t.Fatalf("TopK = %d items, first %d bytes with count %d; want 1 item of %d bytes, count 2",
+			len(got), len(got[0].Value), got[0].Count, MaxValueLen)
+	}
+}
+
+func TestSpaceSavingChurnKeepsStructure(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	s := NewSpaceSaving(37)
+	var stream [][]byte
+	for i := range 30_000 {
+		v := []byte(strconv.Itoa(r.IntN(200) * (1 + i%3)))
+		stream = append(stream, v)
+		s.Update(v)
+	}
+	checkSpaceSaving(t, s, countStream(stream))
+}
+
+func TestSpaceSavingRoundTrip(t *testing.T) {
+	for _, n := range []int{0, 3, 10_000} {
+		stream := zipfStream(4, n, 1.2, 5000, "r")
+		s := NewSpaceSaving(64)
+		for _, v := range stream {
+			s.Update(v)
+		}
+		b, _ := s.MarshalBinary()
+		var c SpaceSaving
+		if err := c.UnmarshalBinary(b); err != nil {
+			t.Fatalf("n %d: %v", n, err)
+		}
+		cb, _ := c.MarshalBinary()
+		if !bytes.Equal(b, cb) || !itemsEqual(c.TopK(0), s.TopK(0)) || c.Exact() != s.Exact() || c.N() != s.N() {
+			t.Fatalf("n %d: round trip changed the summary", n)
+		}
+		more := zipfStream(5, 2000, 1.2, 5000, "r")
+		for _, v := range more {
+			s.Update(v)
+			c.Update(v)
+		}
+		if !itemsEqual(c.TopK(0), s.TopK(0)) {
+			t.Fatalf("n %d: decoded summary diverged", n)
+		}
+		checkSpaceSaving(t, &c, countStream(append(stream, more...)))
+	}
+}
+
+func TestSpaceSavingUnmarshalRejects(t *testing.T) {
+	s := NewSpaceSaving(2)
+	s.Update([]byte("a"))
+	s.Update([]byte("b"))
+	good, _ := s.MarshalBinary() // S 1 m=2 n=2 exact=1 k=2 [1 0 1 'a'] [1 0 1 'b']
+	mutate := func(i int, v byte) []byte { b := slices.Clone(good); b[i] = v; return b }
+	tests := []struct {
+		name string
+		data []byte
+	}{
+		{"empty", nil},
+		{"wrong kind", mutate(0, tagKLL)},
+		{"future version", mutate(1, 2)},
+		{"duplicate value", mutate(len(good)-1, 'a')},
+		{"exact counts short of n", mutate(3, 3)},
+		{"counts over n", mutate(6, 2)},
+		{"error over count", mutate(7, 2)},
+		{"more counters than capacity", mutate(2, 1)},
+		{"inexact but not full", append([]byte{tagSpaceSaving, 1, 3, 2, 0}, good[5:]...)},
+		{"truncated", good[:len(good)-1]},
+		{"trailing byte", append(slices.Clone(good), 0)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var c SpaceSaving
+			if err := c.UnmarshalBinary(tc.data); !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("UnmarshalBinary = %v, want ErrCorrupt", err)
+			}
+		})
+	}
+}
+
+func FuzzSpaceSavingUnmarshal(f *testing.F) {
+	s := NewSpaceSaving(3)
+	for _, v := range []string{"a", "b", "a", "c", "d"} {
+		s.Update([]byte(v))
+	}
+	b, _ := s.MarshalBinary()
+	f.Add(b)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var c SpaceSaving
+		if c.UnmarshalBinary(data) != nil {
+			return
+		}
+		for i := range 20 {
+			c.Update([]byte{byte(i % 7)})
+		}
+		_ = c.TopK(3)
+	})
+}
+
+func TestSpaceSavingUpdateDoesNotAllocate(t *testing.T) {
+	s := NewSpaceSaving(100)
+	vals := make([][]byte, 1000)
+	for i := range vals {
+		vals[i] = []byte(strconv.Itoa(100000 + i))
+	}
+	for i := range 10_000 {
+		s.Update(vals[i%len(vals)])
+	}
+	i := 0
+	if a := testing.AllocsPerRun(2000, func() { s.Update(vals[i%len(vals)]); i += 7 }); a != 0 {
+		t.Errorf("Update allocates %v times per call", a)
+	}
+}
