@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -37,11 +38,17 @@ func reportCommand() *command {
 		summary: "Print a job's statistical report like pandas describe().",
 		details: `
 The table has one column per CSV column and one row per statistic: type,
-count, missing, then unique, top and freq (non-numeric columns) and mean,
-std, min, percentiles and max (numeric columns). NaN marks a statistic that
-does not apply to a column or is undefined (such as std of one value).
-Columns that do not fit in --width are continued in further blocks, like
-pandas does; numbers are printed with at most 6 decimals.`,
+count, missing, null share, then unique, top and freq and the shortest,
+longest and mean length in characters (non-numeric columns), mean, std, min,
+percentiles and max (numeric columns, and date and datetime columns as UTC
+times), then sum, variance, skewness, kurtosis and the numbers of negative,
+zero and positive values (numeric columns). NaN marks a statistic that does
+not apply to a column or is undefined (such as std of one value). A figure
+marked ~ is approximate (the column outgrew the analyzer's memory budget); a
+footnote gives its bound. The Pearson correlation matrix of the numeric
+columns follows the table. Columns that do not fit in --width are continued
+in further blocks, like pandas does; numbers are printed with at most 6
+decimals.`,
 		setup: func(a *app, fs *flag.FlagSet) func(context.Context, []string) int {
 			out := outputFlag(fs)
 			width := defaultReportWidth
@@ -81,7 +88,11 @@ pandas does; numbers are printed with at most 6 decimals.`,
 type reportRow struct {
 	label string
 	cells []string
+	whole bool // cells are never cut (times, numbers)
 }
+
+// approxMark prefixes an approximate figure.
+const approxMark = "~"
 
 // writeReport writes r as a table in the layout of pandas
 // describe(include="all"), preceded by the row count and fitted to width.
@@ -97,22 +108,66 @@ func writeReport(w io.Writer, r *typev1.Report, width int) error {
 	b.WriteByte('\n')
 	headers, rows := reportTable(cols)
 	layoutTable(&b, headers, rows, width)
+	if rankErr := maxRankError(cols); rankErr > 0 {
+		fmt.Fprintf(&b, "\n%s approximate (KLL sketch): with 99%% confidence, the rank of each %s percentile is within ±%s%% of the count of the exact one's.\n",
+			approxMark, approxMark, formatNumber(math.Round(rankErr*1e4)/1e2))
+	}
+	if m := r.GetCorrelation(); m != nil && len(m.GetColumns()) > 0 && len(m.GetValues()) == len(m.GetColumns())*len(m.GetColumns()) {
+		b.WriteString("\ncorrelation (Pearson)\n\n")
+		n := len(m.GetColumns())
+		headers := make([]string, n)
+		rows := make([]reportRow, n)
+		for i, name := range m.GetColumns() {
+			headers[i] = displayText(name)
+			rows[i] = reportRow{label: truncate(displayText(name), maxReportCell), cells: make([]string, n)}
+			for j := range n {
+				rows[i].cells[j] = formatNumber(m.GetValues()[i*n+j])
+			}
+		}
+		layoutTable(&b, headers, rows, width)
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
+// maxRankError returns the largest rank error of an approximate percentile
+// of cols, or 0 when every percentile is exact.
+func maxRankError(cols []*typev1.ColumnStats) float64 {
+	var e float64
+	for _, c := range cols {
+		for _, p := range slices.Concat(c.GetNumeric().GetPercentiles(), c.GetDatetime().GetPercentiles()) {
+			if !p.GetExact() {
+				e = max(e, p.GetRankError())
+			}
+		}
+	}
+	return e
+}
+
+// hasTimes reports whether c has time statistics to show.
+func hasTimes(c *typev1.ColumnStats) bool { return c.GetDatetime() != nil && c.GetCount() > 0 }
+
 // reportTable computes the headers and rows of the report table.
 func reportTable(cols []*typev1.ColumnStats) ([]string, []reportRow) {
-	hasNum, hasCat := false, false
+	hasNum, hasCat, hasShare, hasLen, hasMoments := false, false, false, false, false
 	quantiles := map[string]float64{} // label -> quantile
 	for _, c := range cols {
-		if c.GetNumeric() != nil {
+		hasShare = hasShare || c.NullShare != nil
+		if n := c.GetNumeric(); n != nil {
 			hasNum = true
-			for _, p := range c.GetNumeric().GetPercentiles() {
+			hasMoments = hasMoments || n.GetNegativeCount()+n.GetZeroCount()+n.GetPositiveCount() > 0
+			for _, p := range n.GetPercentiles() {
 				quantiles[percentLabel(p.GetQuantile())] = p.GetQuantile()
 			}
 		} else {
 			hasCat = true
+			hasLen = hasLen || c.GetCategorical().MeanLength != nil
+		}
+		if hasTimes(c) {
+			hasNum = true
+			for _, p := range c.GetDatetime().GetPercentiles() {
+				quantiles[percentLabel(p.GetQuantile())] = p.GetQuantile()
+			}
 		}
 	}
 	labels := make([]string, 0, len(quantiles))
@@ -140,6 +195,30 @@ func reportTable(cols []*typev1.ColumnStats) ([]string, []reportRow) {
 			return formatOptional(get(c.GetNumeric()))
 		}
 	}
+	// numOrTime shows a numeric figure, or a time column's.
+	numOrTime := func(get func(n *typev1.NumericStats) *float64, getTime func(d *typev1.DatetimeStats) *string) func(c *typev1.ColumnStats) string {
+		return func(c *typev1.ColumnStats) string {
+			if hasTimes(c) {
+				if t := getTime(c.GetDatetime()); t != nil {
+					return *t
+				}
+				return nan
+			}
+			return num(get)(c)
+		}
+	}
+	count := func(get func(n *typev1.NumericStats) int64) func(c *typev1.ColumnStats) string {
+		return func(c *typev1.ColumnStats) string {
+			if c.GetNumeric() == nil {
+				return nan
+			}
+			return strconv.FormatInt(get(c.GetNumeric()), 10)
+		}
+	}
+	whole := func(r reportRow) reportRow {
+		r.whole = true
+		return r
+	}
 	cat := func(get func(c *typev1.ColumnStats) string) func(c *typev1.ColumnStats) string {
 		return func(c *typev1.ColumnStats) string {
 			if c.GetNumeric() != nil || c.GetCategorical() == nil {
@@ -154,9 +233,15 @@ func reportTable(cols []*typev1.ColumnStats) ([]string, []reportRow) {
 		row("count", func(c *typev1.ColumnStats) string { return strconv.FormatInt(c.GetCount(), 10) }),
 		row("missing", func(c *typev1.ColumnStats) string { return strconv.FormatInt(c.GetNullCount(), 10) }),
 	}
+	if hasShare {
+		rows = append(rows, row("null share", func(c *typev1.ColumnStats) string { return formatOptional(c.NullShare) }))
+	}
 	if hasCat {
 		rows = append(rows,
 			row("unique", cat(func(c *typev1.ColumnStats) string {
+				if d := c.GetCategorical().GetDistinct(); d != nil && !d.GetExact() {
+					return approxMark + strconv.FormatInt(d.GetValue(), 10)
+				}
 				return strconv.FormatInt(c.GetCategorical().GetUnique(), 10)
 			})),
 			row("top", cat(func(c *typev1.ColumnStats) string {
@@ -173,23 +258,64 @@ func reportTable(cols []*typev1.ColumnStats) ([]string, []reportRow) {
 			})),
 		)
 	}
+	if hasLen {
+		length := func(get func(cs *typev1.CategoricalStats) string) func(c *typev1.ColumnStats) string {
+			return cat(func(c *typev1.ColumnStats) string {
+				if c.GetCount() == 0 {
+					return nan
+				}
+				return get(c.GetCategorical())
+			})
+		}
+		rows = append(rows,
+			row("min len", length(func(cs *typev1.CategoricalStats) string { return strconv.FormatInt(cs.GetMinLength(), 10) })),
+			row("max len", length(func(cs *typev1.CategoricalStats) string { return strconv.FormatInt(cs.GetMaxLength(), 10) })),
+			row("mean len", length(func(cs *typev1.CategoricalStats) string { return formatOptional(cs.MeanLength) })),
+		)
+	}
 	if hasNum {
 		rows = append(rows,
-			row("mean", num(func(n *typev1.NumericStats) *float64 { return n.Mean })),
+			whole(row("mean", numOrTime(func(n *typev1.NumericStats) *float64 { return n.Mean }, func(d *typev1.DatetimeStats) *string { return d.Mean }))),
 			row("std", num(func(n *typev1.NumericStats) *float64 { return n.Std })),
-			row("min", num(func(n *typev1.NumericStats) *float64 { return n.Min })),
+			whole(row("min", numOrTime(func(n *typev1.NumericStats) *float64 { return n.Min }, func(d *typev1.DatetimeStats) *string { return d.Min }))),
 		)
 		for _, l := range labels {
-			rows = append(rows, row(l, num(func(n *typev1.NumericStats) *float64 {
-				for _, p := range n.GetPercentiles() {
-					if percentLabel(p.GetQuantile()) == l {
-						return p.Value
-					}
+			rows = append(rows, whole(row(l, func(c *typev1.ColumnStats) string {
+				ps := c.GetNumeric().GetPercentiles()
+				if hasTimes(c) {
+					ps = c.GetDatetime().GetPercentiles()
 				}
-				return nil
+				for i, p := range ps {
+					if percentLabel(p.GetQuantile()) != l || p.Value == nil {
+						continue
+					}
+					v := formatNumber(p.GetValue())
+					if hasTimes(c) {
+						if i >= len(c.GetDatetime().GetPercentileTimes()) {
+							return nan
+						}
+						v = c.GetDatetime().GetPercentileTimes()[i]
+					}
+					if !p.GetExact() && p.GetRankError() > 0 {
+						v = approxMark + v
+					}
+					return v
+				}
+				return nan
 			})))
 		}
-		rows = append(rows, row("max", num(func(n *typev1.NumericStats) *float64 { return n.Max })))
+		rows = append(rows, whole(row("max", numOrTime(func(n *typev1.NumericStats) *float64 { return n.Max }, func(d *typev1.DatetimeStats) *string { return d.Max }))))
+	}
+	if hasMoments {
+		rows = append(rows,
+			row("sum", num(func(n *typev1.NumericStats) *float64 { return &n.Sum })),
+			row("var", num(func(n *typev1.NumericStats) *float64 { return n.Variance })),
+			row("skew", num(func(n *typev1.NumericStats) *float64 { return n.Skewness })),
+			row("kurt", num(func(n *typev1.NumericStats) *float64 { return n.Kurtosis })),
+			row("negative", count(func(n *typev1.NumericStats) int64 { return n.GetNegativeCount() })),
+			row("zero", count(func(n *typev1.NumericStats) int64 { return n.GetZeroCount() })),
+			row("positive", count(func(n *typev1.NumericStats) int64 { return n.GetPositiveCount() })),
+		)
 	}
 	return headers, rows
 }
@@ -206,7 +332,9 @@ func layoutTable(b *strings.Builder, headers []string, rows []reportRow, width i
 		headers[i] = truncate(h, maxReportCell)
 		colW[i] = runeLen(headers[i])
 		for _, r := range rows {
-			r.cells[i] = truncate(r.cells[i], maxReportCell)
+			if !r.whole {
+				r.cells[i] = truncate(r.cells[i], maxReportCell)
+			}
 			colW[i] = max(colW[i], runeLen(r.cells[i]))
 		}
 	}

@@ -1,6 +1,6 @@
 // Package analyzer computes per-column statistics of normalized CSV, with the
-// semantics of pandas `DataFrame.describe(include="all")`, and serves them
-// over gRPC as csvmesh.analyzer.v1.AnalyzerService.
+// semantics of pandas `DataFrame.describe(include="all")` and more, and
+// serves them over gRPC as csvmesh.analyzer.v1.AnalyzerService.
 //
 // The engine (Analyze, AnalyzePartial) reads the normalized CSV the validator
 // writes: a header row, comma-delimited, LF line endings, RFC 4180 minimal
@@ -9,22 +9,28 @@
 //
 //   - INTEGER and NUMBER columns get count, mean, std (ddof=1), min, max and
 //     the requested quantiles, interpolated linearly exactly as numpy and
-//     pandas do;
+//     pandas do, plus sum, variance, skewness, kurtosis, sign counts and a
+//     histogram (moments.Moments: exact sums, pandas' formulas); the Report
+//     also carries their Pearson correlation matrix (moments.Matrix);
 //   - STRING, BOOLEAN, DATE, DATETIME, TIME, YEAR, YEARMONTH, DURATION and
-//     ANY columns get count, unique, top and freq, computed on the text of
-//     the values (the validator's canonical forms: booleans are "true" and
-//     "false").
+//     ANY columns get count, unique, top and freq, the distinct count, the
+//     ten most frequent values and the string lengths, computed on the text
+//     of the values (the validator's canonical forms: booleans are "true"
+//     and "false").
 //
-// Results are exact at any file size within a memory budget: the values
-// quantiles need and the distinct values of text columns stay in memory while
-// they fit, then go to sorted runs in temporary files that are k-way merged
-// at the end. Statistics of consecutive row ranges merge (Partial.Merge) into
-// those of the whole.
+// Memory is bounded by a budget. A numeric column keeps its values for exact
+// quantiles and histogram while they fit; past the budget it switches for
+// good to a KLL sketch (sketch.KLL, k = 200) and the report marks its
+// quantiles and histogram approximate with their bounds; everything else
+// about it stays exact. The distinct values of text columns stay in memory
+// while they fit, then go to sorted runs in temporary files that are k-way
+// merged at the end, so their figures are always exact. Statistics of
+// consecutive row ranges merge (Partial.Merge) into those of the whole.
 //
 // With more than one CPU, an analysis uses two goroutines: one parses rows
 // into batches a few ahead, the other folds each batch into the
-// accumulators column by column; the quantiles of numeric columns held in
-// memory are then selected in parallel.
+// accumulators column by column; the quantiles of numeric columns are then
+// selected in parallel.
 package analyzer
 
 import (
@@ -40,7 +46,10 @@ import (
 	"strings"
 	"sync"
 
+	"google.golang.org/protobuf/proto"
+
 	typev1 "github.com/csvmesh/csvmesh/gen/csvmesh/type/v1"
+	"github.com/csvmesh/csvmesh/services/internal/moments"
 )
 
 // DefaultMemoryBudget is the memory budget of one analysis when
@@ -80,9 +89,10 @@ var (
 // Config bounds one analysis. The zero value uses the defaults.
 type Config struct {
 	// MemoryBudget is the number of bytes the accumulators of all columns
-	// may hold in memory before they spill to temporary files; 0 means
-	// DefaultMemoryBudget, and more than 64 GiB counts as 64 GiB. It covers
-	// what grows with the input: the kept numeric values and the distinct
+	// may hold in memory before text columns spill to temporary files and
+	// numeric columns switch to sketches; 0 means DefaultMemoryBudget, and
+	// more than 64 GiB counts as 64 GiB. It covers what grows with the
+	// input: the kept numeric values and the distinct
 	// text values with their counts, charged at what the Go heap really
 	// spends on them (whole allocated blocks, hash tables and the tables
 	// they replaced while those await collection), and the engine runs the
@@ -204,6 +214,13 @@ type Partial struct {
 
 	maxRecordBytes int
 	sequential     bool
+
+	// numIdx are the indexes of the numeric columns, in file order, and
+	// corr their correlation matrix (nil without numeric columns or with
+	// more than moments.MaxMatrixColumns of them).
+	numIdx  []int
+	corr    *moments.Matrix
+	corrBuf []float64 // a batch's numeric values, row-major, NaN for missing
 }
 
 // column is the accumulator of one column.
@@ -213,21 +230,31 @@ type column struct {
 	count int64
 	nulls int64
 	num   *numericCol // INTEGER, NUMBER
+	numK  int         // the index of a numeric column among the numeric ones
 	cat   *catCol     // the other types
+	dt    *dateCol    // DATE, DATETIME (beside cat)
 }
 
 func (c *column) mem() int64 {
 	if c.num != nil {
 		return c.num.mem()
 	}
+	if c.dt != nil {
+		return c.cat.mem() + c.dt.num.mem()
+	}
 	return c.cat.mem()
 }
 
 func (c *column) spill(ctx context.Context, t *tempFiles, fanIn int) (int64, error) {
 	if c.num != nil {
-		return c.num.spill(ctx, t, fanIn)
+		return c.num.sketch(), nil
 	}
-	return c.cat.spill(ctx, t, fanIn)
+	var d int64
+	if c.dt != nil {
+		d = c.dt.num.sketch()
+	}
+	d2, err := c.cat.spill(ctx, t, fanIn)
+	return d + d2, err
 }
 
 func newPartial(schema *typev1.Schema, cfg Config) (*Partial, error) {
@@ -253,10 +280,24 @@ func newPartial(schema *typev1.Schema, cfg Config) (*Partial, error) {
 			c.num = newNumericCol(maxChunk)
 		} else {
 			c.cat = newCatCol()
+			if isDatetime(f.GetType()) {
+				c.dt = newDateCol(maxChunk)
+			}
 		}
 		p.cols = append(p.cols, c)
+		if c.num != nil {
+			p.cols[len(p.cols)-1].numK = len(p.numIdx)
+			p.numIdx = append(p.numIdx, len(p.cols)-1)
+		}
+	}
+	if n := len(p.numIdx); n > 0 && n <= moments.MaxMatrixColumns {
+		p.corr, _ = moments.NewMatrix(n) // n is in range
 	}
 	return p, nil
+}
+
+func isDatetime(t typev1.FieldType) bool {
+	return t == typev1.FieldType_FIELD_TYPE_DATE || t == typev1.FieldType_FIELD_TYPE_DATETIME
 }
 
 func isNumeric(t typev1.FieldType) bool {
@@ -350,6 +391,14 @@ func (p *Partial) Merge(next *Partial) error {
 			p.mem += c.num.merge(o.num)
 		} else {
 			p.mem += c.cat.merge(o.cat, p.rows)
+			if c.dt != nil {
+				p.mem += c.dt.merge(o.dt)
+			}
+		}
+	}
+	if p.corr != nil {
+		if err := p.corr.Merge(next.corr); err != nil {
+			return fmt.Errorf("%w: %w", ErrIncompatiblePartials, err)
 		}
 	}
 	p.rows += next.rows
@@ -365,17 +414,25 @@ func (p *Partial) Merge(next *Partial) error {
 // normalized (see NormalizeQuantiles). It may be called more than once.
 func (p *Partial) Report(ctx context.Context, quantiles []float64) (*typev1.Report, error) {
 	rep := &typev1.Report{RowCount: p.rows}
-	// The quantiles of numeric columns held in memory alone are selected
-	// in parallel: they touch nothing shared (no spill file).
-	inMemory := make([]*typev1.NumericStats, len(p.cols))
+	// The quantiles of numeric columns are selected in parallel: they touch
+	// nothing shared.
+	nums := make([]*typev1.NumericStats, len(p.cols))
+	dts := make([]*typev1.DatetimeStats, len(p.cols))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	for i := range p.cols {
-		if c := &p.cols[i]; c.num != nil && len(c.num.runs) == 0 {
+		if c := &p.cols[i]; c.num != nil {
 			wg.Go(func() {
 				sem <- struct{}{}
 				defer func() { <-sem }()
-				inMemory[i], _ = c.num.stats(ctx, nil, quantiles, p.fanIn) // no error without runs
+				nums[i] = c.num.stats(quantiles)
+			})
+		}
+		if c := &p.cols[i]; c.dt != nil {
+			wg.Go(func() {
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				dts[i] = c.dt.stats(quantiles)
 			})
 		}
 	}
@@ -385,19 +442,29 @@ func (p *Partial) Report(ctx context.Context, quantiles []float64) (*typev1.Repo
 			return nil, err
 		}
 		c := &p.cols[i]
-		cs := &typev1.ColumnStats{Name: c.name, Type: c.typ, Count: c.count, NullCount: c.nulls}
-		var err error
-		if inMemory[i] != nil {
-			cs.Numeric = inMemory[i]
-		} else if c.num != nil {
-			cs.Numeric, err = c.num.stats(ctx, &p.tmp, quantiles, p.fanIn)
-		} else {
-			cs.Categorical, err = c.cat.stats(ctx, &p.tmp, p.fanIn)
+		cs := &typev1.ColumnStats{Name: c.name, Type: c.typ, Count: c.count, NullCount: c.nulls, Numeric: nums[i], Datetime: dts[i]}
+		if p.rows > 0 {
+			cs.NullShare = proto.Float64(float64(c.nulls) / float64(p.rows))
 		}
-		if err != nil {
-			return nil, fmt.Errorf("column %d (%q): %w", i+1, c.name, err)
+		if c.cat != nil {
+			var err error
+			if cs.Categorical, err = c.cat.stats(ctx, &p.tmp, p.fanIn); err != nil {
+				return nil, fmt.Errorf("column %d (%q): %w", i+1, c.name, err)
+			}
 		}
 		rep.Columns = append(rep.Columns, cs)
+	}
+	if p.corr != nil {
+		m := &typev1.CorrelationMatrix{}
+		for _, i := range p.numIdx {
+			m.Columns = append(m.Columns, p.cols[i].name)
+		}
+		for i := range p.numIdx {
+			for j := range p.numIdx {
+				m.Values = append(m.Values, p.corr.Corr(i, j))
+			}
+		}
+		rep.Correlation = m
 	}
 	return rep, nil
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"runtime"
+	"slices"
 	"strconv"
 	"unsafe"
 
@@ -198,6 +200,13 @@ func (p *Partial) addBatch(ctx context.Context, b *batch, headerRows int64) erro
 	}
 	badRow := b.rows // rows from badRow on need not be folded
 	var badErr error
+	nn := len(p.numIdx)
+	if p.corr != nil {
+		p.corrBuf = slices.Grow(p.corrBuf[:0], b.rows*nn)[:b.rows*nn]
+		for k := range p.corrBuf {
+			p.corrBuf[k] = math.NaN()
+		}
+	}
 	for i := range p.cols {
 		row, err := p.addColumn(i, b, badRow)
 		if err != nil && row < badRow {
@@ -212,6 +221,13 @@ func (p *Partial) addBatch(ctx context.Context, b *batch, headerRows int64) erro
 	if badErr != nil {
 		return fmt.Errorf("%w: record %d: %w", ErrMalformedInput, headerRows+p.rows+int64(badRow)+1, badErr)
 	}
+	if p.corr != nil {
+		for r := range b.rows {
+			if err := p.corr.Add(p.corrBuf[r*nn:(r+1)*nn], nil); err != nil {
+				return err
+			}
+		}
+	}
 	p.rows += int64(b.rows)
 	return nil
 }
@@ -221,7 +237,7 @@ func (p *Partial) addBatch(ctx context.Context, b *batch, headerRows int64) erro
 // the error.
 func (p *Partial) addColumn(i int, b *batch, n int) (int, error) {
 	c := &p.cols[i]
-	nf := len(p.cols)
+	nf, nf2 := len(p.cols), len(p.numIdx)
 	switch c.typ {
 	case typev1.FieldType_FIELD_TYPE_INTEGER:
 		for r := range n {
@@ -236,6 +252,9 @@ func (p *Partial) addColumn(i int, b *batch, n int) (int, error) {
 			}
 			p.mem += c.num.add(float64(x))
 			c.count++
+			if p.corr != nil {
+				p.corrBuf[r*nf2+c.numK] = float64(x)
+			}
 		}
 	case typev1.FieldType_FIELD_TYPE_NUMBER:
 		for r := range n {
@@ -255,6 +274,9 @@ func (p *Partial) addColumn(i int, b *batch, n int) (int, error) {
 			}
 			p.mem += c.num.add(x)
 			c.count++
+			if p.corr != nil {
+				p.corrBuf[r*nf2+c.numK] = x
+			}
 		}
 	default:
 		for r := range n {
@@ -265,6 +287,9 @@ func (p *Partial) addColumn(i int, b *batch, n int) (int, error) {
 			}
 			p.mem += c.cat.add(v, p.rows+int64(r))
 			c.count++
+			if c.dt != nil {
+				p.mem += c.dt.add(v)
+			}
 		}
 	}
 	return n, nil

@@ -98,7 +98,7 @@ func BenchmarkAnalyze(b *testing.B) {
 		cfg  Config
 	}{
 		{"analyze", Config{}},
-		{"analyze-spill-4MiB", Config{MemoryBudget: 4 << 20}},
+		{"analyze-4MiB-budget", Config{MemoryBudget: 4 << 20}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			bc.cfg.TempDir = b.TempDir()

@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"google.golang.org/protobuf/proto"
+
 	typev1 "github.com/csvmesh/csvmesh/gen/csvmesh/type/v1"
 )
 
@@ -440,21 +442,13 @@ func (c *catCol) merge(o *catCol, rowOffset int64) int64 {
 // stats computes the column's statistics. Ties for the most frequent value
 // go to the value that appears first in the file.
 func (c *catCol) stats(ctx context.Context, t *tempFiles, fanIn int) (*typev1.CategoricalStats, error) {
-	st := &typev1.CategoricalStats{}
+	var sum catSummary
 	if len(c.runs) == 0 {
-		best := -1
-		var bestFirst int64
 		for j := range c.n {
 			e := c.entry(j)
-			if e.count > st.Freq || (e.count == st.Freq && e.first < bestFirst) {
-				best, st.Freq, bestFirst = j, e.count, e.first
-			}
+			sum.add(c.key(e), e.count, e.first)
 		}
-		st.Unique = int64(c.n)
-		if best >= 0 {
-			st.Top = topValue(c.key(c.entry(best)))
-		}
-		return st, nil
+		return sum.stats(), nil
 	}
 	var err error
 	if c.runs, err = compactRuns(c.runs, fanIn-1, fanIn, func(rs []run) (run, error) { return mergeEntryRuns(ctx, t, rs) }); err != nil {
@@ -474,8 +468,6 @@ func (c *catCol) stats(ctx context.Context, t *tempFiles, fanIn int) (*typev1.Ca
 	if err != nil {
 		return nil, err
 	}
-	var bestBytes []byte
-	var bestFirst int64
 	for i := 0; ; i++ {
 		if i&0xffff == 0 {
 			if err := ctx.Err(); err != nil {
@@ -489,14 +481,85 @@ func (c *catCol) stats(ctx context.Context, t *tempFiles, fanIn int) (*typev1.Ca
 		if !ok {
 			break
 		}
-		st.Unique++
-		if count > st.Freq || (count == st.Freq && first < bestFirst) {
-			bestBytes = append(bestBytes[:0], v...)
-			st.Freq, bestFirst = count, first
-		}
+		sum.add(v, count, first)
 	}
-	st.Top = topValue(bestBytes)
-	return st, nil
+	return sum.stats(), nil
+}
+
+// TopValues is how many of the most frequent values a report lists.
+const TopValues = 10
+
+// catSummary folds the distinct values of a column, each with its count and
+// the row it first appears in, into the column's statistics.
+type catSummary struct {
+	unique         int64
+	count          int64 // values, repeats included
+	minLen, maxLen int64
+	sumLen         int64 // code points over all values, repeats included
+	top            []topEntry
+}
+
+// topEntry is a candidate for the most frequent values.
+type topEntry struct {
+	value        []byte
+	count, first int64
+}
+
+// before reports whether a ranks above b: more frequent, or as frequent and
+// seen first.
+func (a *topEntry) before(b *topEntry) bool {
+	return a.count > b.count || (a.count == b.count && a.first < b.first)
+}
+
+// add folds one distinct value. v may be reused by the caller.
+func (s *catSummary) add(v []byte, count, first int64) {
+	n := int64(utf8.RuneCount(v))
+	if s.unique == 0 || n < s.minLen {
+		s.minLen = n
+	}
+	if n > s.maxLen {
+		s.maxLen = n
+	}
+	s.unique++
+	s.count += count
+	s.sumLen += n * count
+	e := topEntry{count: count, first: first}
+	if len(s.top) == TopValues && !e.before(&s.top[TopValues-1]) {
+		return
+	}
+	// Insert in rank order, dropping the last if full; the value's bytes
+	// are cut and copied.
+	e.value = []byte(topValue(v))
+	i := len(s.top)
+	for i > 0 && e.before(&s.top[i-1]) {
+		i--
+	}
+	if len(s.top) < TopValues {
+		s.top = append(s.top, topEntry{})
+	}
+	copy(s.top[i+1:], s.top[i:])
+	s.top[i] = e
+}
+
+// stats returns the figures.
+func (s *catSummary) stats() *typev1.CategoricalStats {
+	st := &typev1.CategoricalStats{
+		Unique:         s.unique,
+		MinLength:      s.minLen,
+		MaxLength:      s.maxLen,
+		Distinct:       &typev1.DistinctCount{Value: s.unique, Exact: true},
+		TopValuesExact: true,
+	}
+	if s.count > 0 {
+		st.MeanLength = proto.Float64(float64(s.sumLen) / float64(s.count))
+	}
+	for i, e := range s.top {
+		if i == 0 {
+			st.Top, st.Freq = string(e.value), e.count
+		}
+		st.TopValues = append(st.TopValues, &typev1.ValueCount{Value: string(e.value), Count: e.count})
+	}
+	return st
 }
 
 // memEntries yields a column's in-memory entries in value order.

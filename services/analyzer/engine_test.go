@@ -17,6 +17,8 @@ import (
 	"testing/iotest"
 	"unicode/utf8"
 
+	"google.golang.org/protobuf/proto"
+
 	typev1 "github.com/csvmesh/csvmesh/gen/csvmesh/type/v1"
 )
 
@@ -114,12 +116,23 @@ func compareReports(got, want *typev1.Report, rel float64) []string {
 		if g.GetName() != name || g.GetType() != w.GetType() || g.GetCount() != w.GetCount() || g.GetNullCount() != w.GetNullCount() {
 			bad("%s: header/counts %v %v %d %d, want %v %v %d %d", name, g.GetName(), g.GetType(), g.GetCount(), g.GetNullCount(), w.GetName(), w.GetType(), w.GetCount(), w.GetNullCount())
 		}
+		if (g.NullShare == nil) != (w.NullShare == nil) || g.GetNullShare() != w.GetNullShare() {
+			bad("%s.null_share = %v, want %v", name, g.NullShare, w.NullShare)
+		}
 		if wn := w.GetNumeric(); wn != nil {
 			gn := g.GetNumeric()
 			eq(name, "mean", gn.Mean, wn.Mean, rel)
 			eq(name, "std", gn.Std, wn.Std, rel)
+			eq(name, "variance", gn.Variance, wn.Variance, rel)
+			eq(name, "skewness", gn.Skewness, wn.Skewness, 1e-9)
+			eq(name, "kurtosis", gn.Kurtosis, wn.Kurtosis, 1e-9)
 			eq(name, "min", gn.Min, wn.Min, 0)
 			eq(name, "max", gn.Max, wn.Max, 0)
+			gs, ws := gn.GetSum(), wn.GetSum()
+			eq(name, "sum", &gs, &ws, 0)
+			if gn.GetNegativeCount() != wn.GetNegativeCount() || gn.GetZeroCount() != wn.GetZeroCount() || gn.GetPositiveCount() != wn.GetPositiveCount() {
+				bad("%s: signs %d/%d/%d, want %d/%d/%d", name, gn.GetNegativeCount(), gn.GetZeroCount(), gn.GetPositiveCount(), wn.GetNegativeCount(), wn.GetZeroCount(), wn.GetPositiveCount())
+			}
 			if len(gn.GetPercentiles()) != len(wn.GetPercentiles()) {
 				bad("%s: %d percentiles, want %d", name, len(gn.GetPercentiles()), len(wn.GetPercentiles()))
 				continue
@@ -129,14 +142,83 @@ func compareReports(got, want *typev1.Report, rel float64) []string {
 				if gp.GetQuantile() != wp.GetQuantile() {
 					bad("%s: quantile %v, want %v", name, gp.GetQuantile(), wp.GetQuantile())
 				}
+				if !gp.GetExact() {
+					// Checked against the values by TestOverBudgetApproximate.
+					if gp.GetRankError() <= 0 || gp.GetRankError() > 0.02 {
+						bad("%s: approximate q%v with rank error %v", name, wp.GetQuantile(), gp.GetRankError())
+					}
+					continue
+				}
 				eq(name, fmt.Sprint("q", wp.GetQuantile()), gp.Value, wp.Value, 0)
 			}
+			for _, d := range compareHistograms(gn.GetHistogram(), wn.GetHistogram()) {
+				bad("%s: histogram: %s", name, d)
+			}
+		}
+		if wd := w.GetDatetime(); wd != nil {
+			gd := g.GetDatetime()
+			if gd.GetMin() != wd.GetMin() || gd.GetMax() != wd.GetMax() || gd.GetMean() != wd.GetMean() {
+				bad("%s: times min %q max %q mean %q, want %q %q %q", name, gd.GetMin(), gd.GetMax(), gd.GetMean(), wd.GetMin(), wd.GetMax(), wd.GetMean())
+			}
+			if len(gd.GetPercentiles()) != len(wd.GetPercentiles()) || len(gd.GetPercentileTimes()) != len(wd.GetPercentileTimes()) {
+				bad("%s: %d time percentiles, want %d", name, len(gd.GetPercentiles()), len(wd.GetPercentiles()))
+			} else {
+				for j, wp := range wd.GetPercentiles() {
+					gp := gd.GetPercentiles()[j]
+					if !gp.GetExact() {
+						if gp.GetRankError() <= 0 {
+							bad("%s: approximate time q%v without a rank error", name, wp.GetQuantile())
+						}
+						continue
+					}
+					if gp.GetValue() != wp.GetValue() || gd.GetPercentileTimes()[j] != wd.GetPercentileTimes()[j] {
+						bad("%s: time q%v = %v %q, want %v %q", name, wp.GetQuantile(), gp.GetValue(), gd.GetPercentileTimes()[j], wp.GetValue(), wd.GetPercentileTimes()[j])
+					}
+				}
+			}
+			for _, d := range compareHistograms(gd.GetHistogram(), wd.GetHistogram()) {
+				bad("%s: time histogram: %s", name, d)
+			}
+		} else if g.GetDatetime() != nil {
+			bad("%s: time statistics, want none", name)
 		}
 		if wc := w.GetCategorical(); wc != nil {
 			gc := g.GetCategorical()
-			if gc.GetUnique() != wc.GetUnique() || gc.GetTop() != wc.GetTop() || gc.GetFreq() != wc.GetFreq() {
-				bad("%s: unique %d top %q freq %d, want %d %q %d", name, gc.GetUnique(), gc.GetTop(), gc.GetFreq(), wc.GetUnique(), wc.GetTop(), wc.GetFreq())
+			if !proto.Equal(gc, wc) {
+				bad("%s: categorical %v, want %v", name, gc, wc)
 			}
+		}
+	}
+	gm, wm := got.GetCorrelation(), want.GetCorrelation()
+	if !slices.Equal(gm.GetColumns(), wm.GetColumns()) || len(gm.GetValues()) != len(wm.GetValues()) {
+		bad("correlation of %v (%d values), want %v (%d)", gm.GetColumns(), len(gm.GetValues()), wm.GetColumns(), len(wm.GetValues()))
+	} else {
+		for k, wv := range wm.GetValues() {
+			if gv := gm.GetValues()[k]; !(math.IsNaN(gv) && math.IsNaN(wv)) && !closeEnough(gv, wv, 1e-10) {
+				bad("correlation[%d] = %v, want %v", k, gv, wv)
+			}
+		}
+	}
+	return diffs
+}
+
+// compareHistograms checks got against the exact histogram want: the same
+// edges, and counts equal when got is exact, else within its count error.
+func compareHistograms(got, want *typev1.Histogram) []string {
+	if (got == nil) != (want == nil) {
+		return []string{fmt.Sprintf("set = %v, want %v", got != nil, want != nil)}
+	}
+	if got == nil {
+		return nil
+	}
+	if !slices.Equal(got.GetEdges(), want.GetEdges()) || len(got.GetCounts()) != len(want.GetCounts()) {
+		return []string{fmt.Sprintf("edges %v (%d counts), want %v (%d)", got.GetEdges(), len(got.GetCounts()), want.GetEdges(), len(want.GetCounts()))}
+	}
+	var diffs []string
+	for i, w := range want.GetCounts() {
+		g := got.GetCounts()[i]
+		if got.GetExact() && g != w || math.Abs(float64(g-w)) > got.GetCountError() {
+			diffs = append(diffs, fmt.Sprintf("counts[%d] = %d (exact %v, error %v), want %d", i, g, got.GetExact(), got.GetCountError(), w))
 		}
 	}
 	return diffs
@@ -254,13 +336,16 @@ func TestSpillEqualsMemory(t *testing.T) {
 		t.Errorf("holds %d bytes after the scan, budget %d", sp.mem, cfg.MemoryBudget)
 	}
 	for _, c := range sp.cols {
-		var runs int
 		if c.num != nil {
-			runs = len(c.num.runs)
-		} else {
-			runs = len(c.cat.runs)
+			if c.num.exact() && c.count > 0 {
+				t.Errorf("%s: still exact past the budget", c.name)
+			}
+			continue
 		}
-		if runs > 2*cfg.fanIn {
+		if c.dt != nil && c.dt.num.exact() {
+			t.Errorf("%s: times still exact past the budget", c.name)
+		}
+		if runs := len(c.cat.runs); runs > 2*cfg.fanIn {
 			t.Errorf("%s: %d runs, want at most %d after compaction", c.name, runs, 2*cfg.fanIn)
 		}
 	}

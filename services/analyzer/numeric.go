@@ -1,8 +1,7 @@
 package analyzer
 
 import (
-	"context"
-	"fmt"
+	"encoding/binary"
 	"math"
 	"math/bits"
 	"slices"
@@ -10,111 +9,82 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	typev1 "github.com/csvmesh/csvmesh/gen/csvmesh/type/v1"
+	"github.com/csvmesh/csvmesh/services/internal/moments"
+	"github.com/csvmesh/csvmesh/services/internal/sketch"
 )
 
-// chunkSize is how many values a numeric column folds into its moments at a
-// time, with a two-pass pass over the chunk.
+// chunkSize is the smallest capacity of the chunks a numeric column keeps
+// its values in.
 const chunkSize = 256
 
-// moments are the count, mean and sum of squared deviations (M2) of a set of
-// values, kept relative to a shift so that values with a large magnitude and a
-// tiny spread (prices around 1e9 that differ in the cents) keep their
-// precision: the mean is stored as mean-shift, a small number.
-type moments struct {
-	n     int64
-	shift float64 // subtracted from every value; the first value seen
-	mean  float64 // mean of value-shift
-	m2    float64 // sum of (value-mean)^2
-}
+// histogramBins is the number of bins of a histogram, numpy's default.
+const histogramBins = 10
 
-// merge combines b into a with Chan et al.'s parallel formula.
-func (a *moments) merge(b moments) {
-	if b.n == 0 {
-		return
-	}
-	if a.n == 0 {
-		*a = b
-		return
-	}
-	// Express b's mean relative to a's shift. Shifts of one column are close
-	// to each other, so their difference is exact or nearly so.
-	bmean := (b.shift - a.shift) + b.mean
-	n := a.n + b.n
-	na, nb, nn := float64(a.n), float64(b.n), float64(n)
-	delta := bmean - a.mean
-	a.mean += delta * (nb / nn)
-	a.m2 += b.m2 + delta*delta*(na*nb/nn)
-	a.n = n
-}
+// kllMem is what a column is charged for its KLL sketch (k = 200 keeps
+// about 3k float64 values plus its levels), once it has one.
+const kllMem = 8 << 10
 
-// chunkMoments computes the moments of xs (not empty) relative to shift with
-// the corrected two-pass algorithm.
-func chunkMoments(xs []float64, shift float64) moments {
-	n := float64(len(xs))
-	var s float64
-	for _, x := range xs {
-		s += x - shift
-	}
-	mean := s / n
-	var s1, s2 float64
-	for _, x := range xs {
-		d := (x - shift) - mean
-		s1 += d
-		s2 += d * d
-	}
-	m2 := s2 - s1*s1/n
-	if m2 < 0 {
-		m2 = 0
-	}
-	return moments{n: int64(len(xs)), shift: shift, mean: mean, m2: m2}
-}
-
-// numericCol accumulates an INTEGER or NUMBER column. It keeps every value
-// for exact quantiles: in memory while the budget allows, then in sorted runs
-// on disk.
+// numericCol accumulates an INTEGER or NUMBER column: its moments
+// (count, exact sum, mean, M2..M4, min, max, sign counts) and, for the
+// quantiles and the histogram, every value in memory while the budget
+// allows. When the budget runs out the column switches for good to a KLL
+// sketch: the values are fed into it and dropped, and quantiles and the
+// histogram become approximate with the sketch's bounds.
 //
 // The values in memory are kept in chunks that are never copied, so growing
 // leaves no garbage behind: chunk capacities double from chunkSize up to
-// maxChunk and are multiples of chunkSize, so that the moments fold the
-// same consecutive windows of chunkSize values whatever the chunking.
+// maxChunk.
 type numericCol struct {
-	mom      moments
-	min, max float64
-	full     [][]float64 // filled chunks, all folded into mom
-	cur      []float64   // the chunk being filled; cur[:folded] are in mom
-	folded   int
-	size     int64 // bytes of the chunks' capacities
-	maxChunk int   // the largest chunk capacity, in values
-	runs     []run
+	mom      moments.Moments // unused when plain
+	plain    bool            // keep the values only, not the moments (a time column's)
+	n        int64           // values added
+	first    float64         // the first value added
+	last     float64         // the last value added
+	lo, hi   float64         // the smallest and largest value added (of equal ones, the first)
+	unsorted bool            // some value was smaller than the one before it
+	full     [][]float64     // filled chunks
+	cur      []float64       // the chunk being filled
+	size     int64           // bytes of the chunks' capacities, plus kllMem once kll is set
+	maxChunk int             // the largest chunk capacity, in values
+	kll      *sketch.KLL     // non-nil once the values went past the budget
 }
 
 func newNumericCol(maxChunk int) *numericCol { return &numericCol{maxChunk: maxChunk} }
 
-// add records one non-missing value. It returns the change in memory use.
+// add records one non-missing, non-NaN value. It returns the change in
+// memory use.
 func (c *numericCol) add(x float64) int64 {
+	if !c.plain {
+		c.mom.Add(x)
+	}
+	if c.n == 0 {
+		c.first, c.lo, c.hi = x, x, x
+	} else {
+		if x < c.last {
+			c.unsorted = true
+		}
+		if x < c.lo {
+			c.lo = x
+		}
+		if x > c.hi {
+			c.hi = x
+		}
+	}
+	c.last = x
+	c.n++
 	if len(c.cur) < cap(c.cur) {
-		if x < c.min {
-			c.min = x
-		}
-		if x > c.max {
-			c.max = x
-		}
 		c.cur = append(c.cur, x)
-		if len(c.cur)-c.folded >= chunkSize {
-			c.fold()
-		}
+		return 0
+	}
+	if c.kll != nil {
+		c.kll.Update(x)
 		return 0
 	}
 	return c.addSlow(x)
 }
 
-// addSlow is add when the current chunk is full or missing.
+// addSlow appends x to a new chunk.
 func (c *numericCol) addSlow(x float64) int64 {
-	if c.mom.n == 0 && c.size == 0 {
-		c.min, c.max = x, x
-		c.mom.shift = x
-	}
-	c.fold()
 	if len(c.cur) > 0 {
 		c.full = append(c.full, c.cur)
 	}
@@ -123,19 +93,9 @@ func (c *numericCol) addSlow(x float64) int64 {
 		n = min(2*cap(c.full[k-1]), c.maxChunk)
 	}
 	c.cur = make([]float64, 0, n)
-	c.folded = 0
 	c.size += int64(n) * 8
-	c.add(x)
+	c.cur = append(c.cur, x)
 	return int64(n) * 8
-}
-
-// fold folds the values not yet in the moments into them.
-func (c *numericCol) fold() {
-	if c.folded == len(c.cur) {
-		return
-	}
-	c.mom.merge(chunkMoments(c.cur[c.folded:], c.mom.shift))
-	c.folded = len(c.cur)
 }
 
 // parts returns the non-empty chunks.
@@ -150,36 +110,257 @@ func (c *numericCol) parts() [][]float64 {
 // mem returns the bytes the column holds in memory.
 func (c *numericCol) mem() int64 { return c.size }
 
-// spill writes the in-memory values to a sorted run and frees them. It
-// returns the change in memory use.
-func (c *numericCol) spill(ctx context.Context, t *tempFiles, fanIn int) (int64, error) {
-	if c.size == 0 {
-		return 0, nil
+// exact reports whether the column still holds every value.
+func (c *numericCol) exact() bool { return c.kll == nil }
+
+// sketch switches the column to its KLL sketch: the values in memory go into
+// the sketch and are freed. It returns the change in memory use.
+func (c *numericCol) sketch() int64 {
+	if c.kll == nil {
+		if c.size == 0 {
+			return 0 // nothing to free
+		}
+		c.kll = sketch.NewKLLWithSeed(0, c.seed())
 	}
-	c.fold()
-	parts := c.parts()
-	for _, p := range parts {
-		slices.Sort(p)
+	for _, p := range c.parts() {
+		for _, x := range p {
+			c.kll.Update(x)
+		}
 	}
-	rw, err := newRunWriter(t)
-	if err != nil {
-		return 0, err
+	before := c.size
+	c.full, c.cur, c.size = nil, nil, kllMem
+	return kllMem - before
+}
+
+// seed returns the seed of the column's sketch: a hash of what the column
+// has seen, so that an analysis is reproducible (the same input gives the
+// same report whatever the scheduling) while the partials of different
+// shards, which see different values, almost surely draw different coin
+// flips, as merged KLL sketches must.
+func (c *numericCol) seed() uint64 {
+	var b [40]byte
+	binary.LittleEndian.PutUint64(b[0:], uint64(c.n))
+	binary.LittleEndian.PutUint64(b[8:], math.Float64bits(c.first))
+	binary.LittleEndian.PutUint64(b[16:], math.Float64bits(c.last))
+	binary.LittleEndian.PutUint64(b[24:], math.Float64bits(c.lo))
+	binary.LittleEndian.PutUint64(b[32:], math.Float64bits(c.hi))
+	return sketch.Hash64(b[:])
+}
+
+// merge folds o, a column of the rows that follow c's, into c. It returns the
+// change in c's memory use; o must not be used afterwards.
+func (c *numericCol) merge(o *numericCol) int64 {
+	before := c.size
+	c.mom.Merge(&o.mom)
+	switch {
+	case o.n == 0:
+	case c.n == 0:
+		c.first, c.lo, c.hi, c.unsorted = o.first, o.lo, o.hi, o.unsorted
+	default:
+		c.unsorted = c.unsorted || o.unsorted || o.first < c.last
+		if o.lo < c.lo {
+			c.lo = o.lo
+		}
+		if o.hi > c.hi {
+			c.hi = o.hi
+		}
 	}
-	if err := mergeSorted(parts, rw.writeFloat); err != nil {
-		rw.abort()
-		return 0, fmt.Errorf("write spill file: %w", err)
+	if o.n > 0 {
+		c.last = o.last
 	}
-	r, err := rw.finish()
-	if err != nil {
-		return 0, err
+	c.n += o.n
+	switch {
+	case c.kll == nil && o.kll == nil:
+		if len(c.cur) > 0 {
+			c.full = append(c.full, c.cur)
+		}
+		c.full = append(c.full, o.full...)
+		c.cur = o.cur
+		c.size += o.size
+	default:
+		if c.kll == nil {
+			c.sketch()
+		}
+		if o.kll == nil {
+			for _, p := range o.parts() {
+				for _, x := range p {
+					c.kll.Update(x)
+				}
+			}
+		} else {
+			c.kll.Merge(o.kll)
+		}
 	}
-	c.runs = append(c.runs, r)
-	freed := -c.size
-	c.full, c.cur, c.folded, c.size = nil, nil, 0, 0
-	if len(c.runs) > 2*fanIn {
-		c.runs, err = compactRuns(c.runs, fanIn, fanIn, func(rs []run) (run, error) { return mergeFloatRuns(ctx, t, rs) })
+	*o = numericCol{plain: o.plain, maxChunk: o.maxChunk}
+	return c.size - before
+}
+
+// stats computes the column's statistics for the given quantiles.
+// A plain column's have no moments: only min, max, percentiles and the
+// histogram are set.
+func (c *numericCol) stats(quantiles []float64) *typev1.NumericStats {
+	m := &c.mom
+	n := c.n
+	st := &typev1.NumericStats{}
+	for _, q := range quantiles {
+		st.Percentiles = append(st.Percentiles, &typev1.Percentile{Quantile: q, Exact: c.exact()})
 	}
-	return freed, err
+	lo, hi := c.lo, c.hi
+	if !c.plain {
+		st.Sum, st.NegativeCount, st.ZeroCount, st.PositiveCount = m.Sum(), m.Negative(), m.Zero(), m.Positive()
+		if n > 0 {
+			// Of 0 and -0.0 pandas keeps the last one seen, as Moments does.
+			lo, hi = m.Min(), m.Max()
+			st.Mean = optional(m.Mean())
+			st.Std = optional(m.Std(1))
+			st.Variance = optional(m.Var(1))
+			st.Skewness = optional(m.Skew())
+			st.Kurtosis = optional(m.Kurt())
+		}
+	}
+	if n == 0 {
+		return st
+	}
+	st.Min, st.Max = proto.Float64(lo), proto.Float64(hi)
+	if c.kll != nil {
+		for _, p := range st.Percentiles {
+			p.Value = proto.Float64(c.kll.Quantile(sketch.PandasQ(p.Quantile)))
+			p.RankError = c.kll.NormalizedRankError()
+		}
+		st.Histogram = c.histogram(lo, hi)
+		return st
+	}
+	// The ranks that the quantiles interpolate between, ascending.
+	plans := make([]quantilePlan, len(quantiles))
+	var ranks []int64
+	for i, q := range quantiles {
+		plans[i] = planQuantile(q, n)
+		ranks = append(ranks, plans[i].lo, plans[i].hi)
+	}
+	slices.Sort(ranks)
+	ranks = slices.Compact(ranks)
+	values := make(map[int64]float64, len(ranks))
+	switch {
+	case len(ranks) == 0:
+	case !c.unsorted:
+		// Values that came in order (times, sequence numbers) need no
+		// selection.
+		for _, r := range ranks {
+			values[r] = at(c.parts(), int(r))
+		}
+	default:
+		selectParts(c.parts(), ranks, 0, values)
+	}
+	for i, p := range plans {
+		st.Percentiles[i].Value = proto.Float64(lerp(values[p.lo], values[p.hi], p.gamma))
+	}
+	st.Histogram = c.histogram(lo, hi)
+	return st
+}
+
+// optional returns x as an optional field: unset for NaN.
+func optional(x float64) *float64 {
+	if math.IsNaN(x) {
+		return nil
+	}
+	return &x
+}
+
+// histogramEdges returns the edges of the histogram of values from lo to hi
+// as numpy.linspace(lo, hi, bins+1) computes them, or nil when the range is
+// not finite.
+func histogramEdges(lo, hi float64) []float64 {
+	span := hi - lo
+	if math.IsInf(span, 0) || math.IsNaN(span) {
+		return nil
+	}
+	if span == 0 {
+		return []float64{lo, hi}
+	}
+	step := span / histogramBins
+	edges := make([]float64, histogramBins+1)
+	for i := range histogramBins {
+		edges[i] = float64(i)*step + lo
+	}
+	edges[histogramBins] = hi
+	return edges
+}
+
+// binOf returns the bin of x: 0 for edges[0] <= x <= edges[1], i for
+// edges[i] < x <= edges[i+1].
+func binOf(edges []float64, x float64) int {
+	i, _ := slices.BinarySearch(edges, x)
+	return max(i-1, 0)
+}
+
+// histogram computes the column's histogram over [lo, hi], the smallest and
+// largest values; nil when they are not finite.
+func (c *numericCol) histogram(lo, hi float64) *typev1.Histogram {
+	edges := histogramEdges(lo, hi)
+	if edges == nil {
+		return nil
+	}
+	h := &typev1.Histogram{Edges: edges, Exact: c.kll == nil}
+	if c.kll != nil {
+		h.Counts = c.kll.Histogram(edges[1 : len(edges)-1])
+		h.CountError = c.kll.NormalizedPMFError() * float64(c.kll.N())
+		if h.Counts == nil { // edges not strictly increasing (a tiny span)
+			return nil
+		}
+		return h
+	}
+	h.Counts = make([]int64, len(edges)-1)
+	if !c.unsorted {
+		// Values in order: count those at or below each inner edge.
+		parts := c.parts()
+		prev := int64(0)
+		for i := 1; i < len(edges)-1; i++ {
+			le := int64(0)
+			for _, p := range parts {
+				k, _ := slices.BinarySearchFunc(p, edges[i], func(x, e float64) int {
+					if x <= e {
+						return -1
+					}
+					return 1
+				})
+				le += int64(k)
+			}
+			h.Counts[i-1] = le - prev
+			prev = le
+		}
+		h.Counts[len(h.Counts)-1] = c.n - prev
+		return h
+	}
+	last := len(edges) - 2
+	scale := float64(last+1) / (hi - lo)
+	if last == 0 || math.IsInf(scale, 0) {
+		for _, p := range c.parts() {
+			for _, x := range p {
+				h.Counts[binOf(edges, x)]++
+			}
+		}
+		return h
+	}
+	for _, p := range c.parts() {
+		for _, x := range p {
+			// A guess from the arithmetic, corrected against the edges so
+			// that the bin is exactly binOf's.
+			i := min(max(int((x-lo)*scale), 0), last)
+			if i > 0 && x <= edges[i] {
+				i--
+				if i > 0 && x <= edges[i] {
+					i = binOf(edges, x)
+				}
+			} else if i < last && x > edges[i+1] {
+				i++
+				if i < last && x > edges[i+1] {
+					i = binOf(edges, x)
+				}
+			}
+			h.Counts[i]++
+		}
+	}
+	return h
 }
 
 // mergeSorted calls emit with the values of the sorted parts in ascending
@@ -226,150 +407,6 @@ func mergeSorted(parts [][]float64, emit func(float64) error) error {
 		down(0)
 	}
 	return nil
-}
-
-// merge folds o, a column of the rows that follow c's, into c. It returns the
-// change in c's memory use; o must not be used afterwards.
-func (c *numericCol) merge(o *numericCol) int64 {
-	c.fold()
-	o.fold()
-	if o.mom.n == 0 {
-		return 0
-	}
-	if c.mom.n == 0 {
-		c.min, c.max = o.min, o.max
-	} else {
-		c.min, c.max = min(c.min, o.min), max(c.max, o.max)
-	}
-	c.mom.merge(o.mom)
-	if len(c.cur) > 0 {
-		c.full = append(c.full, c.cur)
-	}
-	c.full = append(c.full, o.full...)
-	// o's current chunk goes on being filled; what it holds is folded.
-	c.cur, c.folded = o.cur, len(o.cur)
-	c.size += o.size
-	c.runs = append(c.runs, o.runs...)
-	d := o.size
-	*o = numericCol{}
-	return d
-}
-
-// stats computes the column's statistics for the given quantiles.
-func (c *numericCol) stats(ctx context.Context, t *tempFiles, quantiles []float64, fanIn int) (*typev1.NumericStats, error) {
-	c.fold()
-	st := &typev1.NumericStats{}
-	n := c.mom.n
-	for _, q := range quantiles {
-		st.Percentiles = append(st.Percentiles, &typev1.Percentile{Quantile: q})
-	}
-	if n == 0 {
-		return st, nil
-	}
-	st.Mean = proto.Float64(c.mom.shift + c.mom.mean)
-	if n > 1 {
-		st.Std = proto.Float64(math.Sqrt(c.mom.m2 / float64(n-1)))
-	}
-	st.Min = proto.Float64(c.min)
-	st.Max = proto.Float64(c.max)
-	if len(quantiles) == 0 {
-		return st, nil
-	}
-
-	// The ranks that the quantiles interpolate between, ascending.
-	plans := make([]quantilePlan, len(quantiles))
-	var ranks []int64
-	for i, q := range quantiles {
-		plans[i] = planQuantile(q, n)
-		ranks = append(ranks, plans[i].lo, plans[i].hi)
-	}
-	slices.Sort(ranks)
-	ranks = slices.Compact(ranks)
-
-	values := make(map[int64]float64, len(ranks))
-	if len(c.runs) == 0 {
-		selectParts(c.parts(), ranks, 0, values)
-	} else {
-		for _, p := range c.parts() {
-			slices.Sort(p)
-		}
-		if err := c.selectRanks(ctx, t, ranks, values, fanIn); err != nil {
-			return nil, err
-		}
-	}
-	for i, p := range plans {
-		st.Percentiles[i].Value = proto.Float64(lerp(values[p.lo], values[p.hi], p.gamma))
-	}
-	return st, nil
-}
-
-// selectRanks streams the sorted union of the runs and the (sorted)
-// in-memory values and records the values at the given ascending ranks.
-func (c *numericCol) selectRanks(ctx context.Context, t *tempFiles, ranks []int64, out map[int64]float64, fanIn int) error {
-	var err error
-	if c.runs, err = compactRuns(c.runs, fanIn-1, fanIn, func(rs []run) (run, error) { return mergeFloatRuns(ctx, t, rs) }); err != nil {
-		return err
-	}
-	var srcs []floatSource
-	for _, p := range c.parts() {
-		srcs = append(srcs, &sliceFloats{xs: p})
-	}
-	for _, r := range c.runs {
-		rr, err := openRun(r)
-		if err != nil {
-			return err
-		}
-		defer rr.close()
-		srcs = append(srcs, runFloats{rr})
-	}
-	m, err := newFloatMerger(srcs)
-	if err != nil {
-		return err
-	}
-	var rank int64
-	for _, want := range ranks {
-		for {
-			x, ok, err := m.next()
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return fmt.Errorf("spill files hold fewer values than counted")
-			}
-			if rank&0xffff == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
-			rank++
-			if rank-1 == want {
-				out[want] = x
-				break
-			}
-		}
-	}
-	return nil
-}
-
-// mergeFloatRuns merges numeric runs into a new one.
-func mergeFloatRuns(ctx context.Context, t *tempFiles, runs []run) (run, error) {
-	return mergeRuns(ctx, t, runs, func(rr *runReader) floatSource { return runFloats{rr} },
-		func(srcs []floatSource) (func(*runWriter) (bool, error), error) {
-			m, err := newFloatMerger(srcs)
-			if err != nil {
-				return nil, err
-			}
-			return func(rw *runWriter) (bool, error) {
-				x, ok, err := m.next()
-				if err != nil || !ok {
-					return false, err
-				}
-				if err := rw.writeFloat(x); err != nil {
-					return false, fmt.Errorf("write spill file: %w", err)
-				}
-				return true, nil
-			}, nil
-		})
 }
 
 // selectInPlace finds the values at the given ascending ranks of xs, as if

@@ -118,14 +118,6 @@ func newRunWriter(t *tempFiles) (*runWriter, error) {
 	return &runWriter{f: f, w: bufio.NewWriterSize(f, spillBufferSize)}, nil
 }
 
-// writeFloat appends one value of a numeric run.
-func (rw *runWriter) writeFloat(x float64) error {
-	binary.LittleEndian.PutUint64(rw.buf[:8], math.Float64bits(x))
-	rw.n++
-	_, err := rw.w.Write(rw.buf[:8])
-	return err
-}
-
 // writeEntry appends one entry of a categorical run.
 func (rw *runWriter) writeEntry(value []byte, count, first int64) error {
 	b := binary.AppendUvarint(rw.buf[:0], uint64(len(value)))
@@ -182,18 +174,6 @@ func openRun(r run) (*runReader, error) {
 
 func (rr *runReader) close() { rr.f.Close() }
 
-// readFloat reads the next value of a numeric run; ok is false at its end.
-func (rr *runReader) readFloat() (x float64, ok bool, err error) {
-	if rr.left == 0 {
-		return 0, false, nil
-	}
-	if _, err := io.ReadFull(rr.r, rr.buf[:]); err != nil {
-		return 0, false, fmt.Errorf("read spill file: %w", err)
-	}
-	rr.left--
-	return math.Float64frombits(binary.LittleEndian.Uint64(rr.buf[:])), true, nil
-}
-
 // readEntry reads the next entry of a categorical run; ok is false at its
 // end. The returned value is only valid until the next call.
 func (rr *runReader) readEntry() (value []byte, count, first int64, ok bool, err error) {
@@ -227,88 +207,6 @@ func unexpectedEOF(err error) error {
 		return io.ErrUnexpectedEOF
 	}
 	return err
-}
-
-// floatSource yields ascending float64 values.
-type floatSource interface {
-	next() (x float64, ok bool, err error)
-}
-
-// sliceFloats yields the values of a sorted slice.
-type sliceFloats struct {
-	xs []float64
-	i  int
-}
-
-func (s *sliceFloats) next() (float64, bool, error) {
-	if s.i == len(s.xs) {
-		return 0, false, nil
-	}
-	s.i++
-	return s.xs[s.i-1], true, nil
-}
-
-// runFloats yields the values of a numeric run.
-type runFloats struct{ rr *runReader }
-
-func (s runFloats) next() (float64, bool, error) { return s.rr.readFloat() }
-
-// floatMerger merges ascending sources into one ascending sequence.
-type floatMerger struct {
-	h floatHeap
-}
-
-type floatCursor struct {
-	x   float64
-	src floatSource
-}
-
-type floatHeap []floatCursor
-
-func (h floatHeap) Len() int           { return len(h) }
-func (h floatHeap) Less(i, j int) bool { return h[i].x < h[j].x }
-func (h floatHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *floatHeap) Push(x any)        { *h = append(*h, x.(floatCursor)) }
-func (h *floatHeap) Pop() any {
-	old := *h
-	c := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return c
-}
-
-func newFloatMerger(srcs []floatSource) (*floatMerger, error) {
-	m := &floatMerger{h: make(floatHeap, 0, len(srcs))}
-	for _, s := range srcs {
-		x, ok, err := s.next()
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			m.h = append(m.h, floatCursor{x: x, src: s})
-		}
-	}
-	heap.Init(&m.h)
-	return m, nil
-}
-
-// next returns the smallest value not yet returned.
-func (m *floatMerger) next() (float64, bool, error) {
-	if len(m.h) == 0 {
-		return 0, false, nil
-	}
-	top := &m.h[0]
-	x := top.x
-	nx, ok, err := top.src.next()
-	if err != nil {
-		return 0, false, err
-	}
-	if ok {
-		top.x = nx
-		heap.Fix(&m.h, 0)
-	} else {
-		heap.Pop(&m.h)
-	}
-	return x, true, nil
 }
 
 // entrySource yields categorical entries in ascending value order. A value

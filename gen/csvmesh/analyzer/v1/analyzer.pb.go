@@ -35,10 +35,12 @@ type AnalyzeRequest struct {
 	RangeHasHeader bool `protobuf:"varint,4,opt,name=range_has_header,json=rangeHasHeader,proto3" json:"range_has_header,omitempty"`
 	// The column types; the analyzer parses values with them.
 	Schema *v1.Schema `protobuf:"bytes,5,opt,name=schema,proto3" json:"schema,omitempty"`
-	// The quantiles to report for numeric columns, each in [0, 1]. Empty means
-	// 0.25, 0.5 and 0.75, as pandas does.
+	// The quantiles to report for numeric, date and datetime columns, each in
+	// [0, 1]. Empty means 0.25, 0.5 and 0.75, as pandas does.
 	Quantiles []float64 `protobuf:"fixed64,6,rep,packed,name=quantiles,proto3" json:"quantiles,omitempty"`
-	// Where to write the report as JSON. When unset, no object is written.
+	// Where to write the report as JSON: the Report in protobuf's canonical
+	// JSON with proto field names, as described by the JSON Schema
+	// services/analyzer/report.schema.json. When unset, no object is written.
 	ReportOutput  *v1.ObjectRef `protobuf:"bytes,7,opt,name=report_output,json=reportOutput,proto3" json:"report_output,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -22,13 +22,20 @@ const (
 )
 
 // Report is the statistical report on the columns of a validated file. Its
-// figures follow pandas `DataFrame.describe(include="all")`.
+// figures follow pandas `DataFrame.describe(include="all")` (pandas 1.5.3,
+// numpy 1.24) and go beyond it. Every figure is exact (the result of one
+// pass over every value, rounded once) unless the message that holds it
+// says it is approximate and gives its bound.
 type Report struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The number of data rows the report covers.
 	RowCount int64 `protobuf:"varint,1,opt,name=row_count,json=rowCount,proto3" json:"row_count,omitempty"`
 	// One entry per column, in file order.
-	Columns       []*ColumnStats `protobuf:"bytes,2,rep,name=columns,proto3" json:"columns,omitempty"`
+	Columns []*ColumnStats `protobuf:"bytes,2,rep,name=columns,proto3" json:"columns,omitempty"`
+	// The Pearson correlation matrix of the numeric (INTEGER and NUMBER)
+	// columns, as pandas `DataFrame.corr(method="pearson")`. Unset when the
+	// file has no numeric column or more than 256 of them.
+	Correlation   *CorrelationMatrix `protobuf:"bytes,3,opt,name=correlation,proto3" json:"correlation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -77,6 +84,13 @@ func (x *Report) GetColumns() []*ColumnStats {
 	return nil
 }
 
+func (x *Report) GetCorrelation() *CorrelationMatrix {
+	if x != nil {
+		return x.Correlation
+	}
+	return nil
+}
+
 // ColumnStats holds the statistics of one column.
 type ColumnStats struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -84,14 +98,24 @@ type ColumnStats struct {
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// The column's logical type.
 	Type FieldType `protobuf:"varint,2,opt,name=type,proto3,enum=csvmesh.type.v1.FieldType" json:"type,omitempty"`
-	// The number of non-missing values.
+	// The number of non-missing values (pandas `count`).
 	Count int64 `protobuf:"varint,3,opt,name=count,proto3" json:"count,omitempty"`
-	// The number of missing values.
+	// The number of missing values: empty fields, and NaN in a NUMBER column
+	// (pandas `isna().sum()`).
 	NullCount int64 `protobuf:"varint,4,opt,name=null_count,json=nullCount,proto3" json:"null_count,omitempty"`
-	// Statistics of an integer or number column.
+	// Statistics of an INTEGER or NUMBER column.
 	Numeric *NumericStats `protobuf:"bytes,5,opt,name=numeric,proto3" json:"numeric,omitempty"`
-	// Statistics of any other column.
-	Categorical   *CategoricalStats `protobuf:"bytes,6,opt,name=categorical,proto3" json:"categorical,omitempty"`
+	// Statistics of any other column, computed on the values' text (the
+	// validator's canonical forms). DATE and DATETIME columns have these too,
+	// and also `datetime`.
+	Categorical *CategoricalStats `protobuf:"bytes,6,opt,name=categorical,proto3" json:"categorical,omitempty"`
+	// null_count divided by the number of rows (pandas `isna().mean()`);
+	// unset when the report covers no row.
+	NullShare *float64 `protobuf:"fixed64,7,opt,name=null_share,json=nullShare,proto3,oneof" json:"null_share,omitempty"`
+	// Statistics of a DATE or DATETIME column as points in time; unset for
+	// other columns, and when a value lies outside pandas' Timestamp range
+	// (1677-09-21 to 2262-04-11) or is not in the validator's canonical form.
+	Datetime      *DatetimeStats `protobuf:"bytes,8,opt,name=datetime,proto3" json:"datetime,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -168,20 +192,57 @@ func (x *ColumnStats) GetCategorical() *CategoricalStats {
 	return nil
 }
 
-// NumericStats follow pandas `describe()` for a numeric column. A statistic
-// pandas reports as NaN (for example std of a single value) is left unset.
+func (x *ColumnStats) GetNullShare() float64 {
+	if x != nil && x.NullShare != nil {
+		return *x.NullShare
+	}
+	return 0
+}
+
+func (x *ColumnStats) GetDatetime() *DatetimeStats {
+	if x != nil {
+		return x.Datetime
+	}
+	return nil
+}
+
+// NumericStats follow pandas `describe()` for a numeric column, and add the
+// other pandas reductions. A statistic pandas reports as NaN (for example std
+// of a single value) is left unset. Infinite values count as values (pandas
+// does so): they make the moments unset.
 type NumericStats struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The arithmetic mean.
+	// The arithmetic mean (pandas `mean`): the exact sum divided by the count,
+	// rounded once.
 	Mean *float64 `protobuf:"fixed64,1,opt,name=mean,proto3,oneof" json:"mean,omitempty"`
-	// The sample standard deviation (ddof=1).
+	// The sample standard deviation, ddof=1 (pandas `std`).
 	Std *float64 `protobuf:"fixed64,2,opt,name=std,proto3,oneof" json:"std,omitempty"`
-	// The smallest value.
+	// The smallest value (pandas `min`). Always exact.
 	Min *float64 `protobuf:"fixed64,3,opt,name=min,proto3,oneof" json:"min,omitempty"`
-	// The largest value.
+	// The largest value (pandas `max`). Always exact.
 	Max *float64 `protobuf:"fixed64,4,opt,name=max,proto3,oneof" json:"max,omitempty"`
-	// The requested percentiles, computed with linear interpolation.
-	Percentiles   []*Percentile `protobuf:"bytes,5,rep,name=percentiles,proto3" json:"percentiles,omitempty"`
+	// The requested percentiles, computed with linear interpolation as pandas
+	// `quantile` does; each says whether it is exact.
+	Percentiles []*Percentile `protobuf:"bytes,5,rep,name=percentiles,proto3" json:"percentiles,omitempty"`
+	// The sum (pandas `sum`): the exact sum rounded once; 0 for no values.
+	Sum float64 `protobuf:"fixed64,6,opt,name=sum,proto3" json:"sum,omitempty"`
+	// The sample variance, ddof=1 (pandas `var`).
+	Variance *float64 `protobuf:"fixed64,7,opt,name=variance,proto3,oneof" json:"variance,omitempty"`
+	// The adjusted Fisher-Pearson sample skewness (pandas `skew`); unset for
+	// fewer than 3 values.
+	Skewness *float64 `protobuf:"fixed64,8,opt,name=skewness,proto3,oneof" json:"skewness,omitempty"`
+	// The sample excess kurtosis (pandas `kurt`, Fisher's definition); unset
+	// for fewer than 4 values.
+	Kurtosis *float64 `protobuf:"fixed64,9,opt,name=kurtosis,proto3,oneof" json:"kurtosis,omitempty"`
+	// The number of values below zero (-inf included).
+	NegativeCount int64 `protobuf:"varint,10,opt,name=negative_count,json=negativeCount,proto3" json:"negative_count,omitempty"`
+	// The number of values equal to zero (-0.0 included).
+	ZeroCount int64 `protobuf:"varint,11,opt,name=zero_count,json=zeroCount,proto3" json:"zero_count,omitempty"`
+	// The number of values above zero (+inf included).
+	PositiveCount int64 `protobuf:"varint,12,opt,name=positive_count,json=positiveCount,proto3" json:"positive_count,omitempty"`
+	// A histogram of the values; unset when there is no value or max-min is
+	// not finite (an infinite value, or a span beyond the float64 range).
+	Histogram     *Histogram `protobuf:"bytes,13,opt,name=histogram,proto3" json:"histogram,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -251,13 +312,77 @@ func (x *NumericStats) GetPercentiles() []*Percentile {
 	return nil
 }
 
-// Percentile is one quantile of a numeric column.
+func (x *NumericStats) GetSum() float64 {
+	if x != nil {
+		return x.Sum
+	}
+	return 0
+}
+
+func (x *NumericStats) GetVariance() float64 {
+	if x != nil && x.Variance != nil {
+		return *x.Variance
+	}
+	return 0
+}
+
+func (x *NumericStats) GetSkewness() float64 {
+	if x != nil && x.Skewness != nil {
+		return *x.Skewness
+	}
+	return 0
+}
+
+func (x *NumericStats) GetKurtosis() float64 {
+	if x != nil && x.Kurtosis != nil {
+		return *x.Kurtosis
+	}
+	return 0
+}
+
+func (x *NumericStats) GetNegativeCount() int64 {
+	if x != nil {
+		return x.NegativeCount
+	}
+	return 0
+}
+
+func (x *NumericStats) GetZeroCount() int64 {
+	if x != nil {
+		return x.ZeroCount
+	}
+	return 0
+}
+
+func (x *NumericStats) GetPositiveCount() int64 {
+	if x != nil {
+		return x.PositiveCount
+	}
+	return 0
+}
+
+func (x *NumericStats) GetHistogram() *Histogram {
+	if x != nil {
+		return x.Histogram
+	}
+	return nil
+}
+
+// Percentile is one quantile of a numeric or datetime column.
 type Percentile struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The quantile in [0, 1], such as 0.25.
 	Quantile float64 `protobuf:"fixed64,1,opt,name=quantile,proto3" json:"quantile,omitempty"`
 	// The value at that quantile; unset when the column has no values.
-	Value         *float64 `protobuf:"fixed64,2,opt,name=value,proto3,oneof" json:"value,omitempty"`
+	Value *float64 `protobuf:"fixed64,2,opt,name=value,proto3,oneof" json:"value,omitempty"`
+	// True when value is exactly what pandas `quantile` gives: the column's
+	// values fitted the memory budget. Otherwise value comes from a KLL sketch.
+	Exact bool `protobuf:"varint,3,opt,name=exact,proto3" json:"exact,omitempty"`
+	// When not exact: the bound on the rank error, as a fraction of the
+	// count. With probability at least 99%, value lies between the exact
+	// quantiles at quantile-rank_error and quantile+rank_error (KLL with
+	// k = 200: about 0.0133). 0 when exact.
+	RankError     float64 `protobuf:"fixed64,4,opt,name=rank_error,json=rankError,proto3" json:"rank_error,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -306,24 +431,141 @@ func (x *Percentile) GetValue() float64 {
 	return 0
 }
 
-// CategoricalStats follow pandas `describe()` for a non-numeric column.
-type CategoricalStats struct {
+func (x *Percentile) GetExact() bool {
+	if x != nil {
+		return x.Exact
+	}
+	return false
+}
+
+func (x *Percentile) GetRankError() float64 {
+	if x != nil {
+		return x.RankError
+	}
+	return 0
+}
+
+// Histogram counts the values of a column in equal-width bins.
+type Histogram struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The number of distinct non-missing values.
-	Unique int64 `protobuf:"varint,1,opt,name=unique,proto3" json:"unique,omitempty"`
-	// The most frequent value; ties go to the value seen first in the file.
-	// A value longer than 1 KiB is cut there (at a character boundary) and
-	// ends with "…".
-	Top string `protobuf:"bytes,2,opt,name=top,proto3" json:"top,omitempty"`
-	// How often `top` occurs.
-	Freq          int64 `protobuf:"varint,3,opt,name=freq,proto3" json:"freq,omitempty"`
+	// The bin edges, ascending: edges[0] is the smallest value, the last edge
+	// the largest, and edges[i] = edges[0] + i*(last-edges[0])/bins as
+	// `numpy.linspace` computes them. 10 bins (numpy's default), or 1 bin
+	// (two equal edges) when all values are equal. For a datetime column the
+	// edges are nanoseconds since the Unix epoch (UTC).
+	Edges []float64 `protobuf:"fixed64,1,rep,packed,name=edges,proto3" json:"edges,omitempty"`
+	// counts[i] is the number of values in bin i: the first bin holds
+	// edges[0] <= x <= edges[1], bin i > 0 holds edges[i] < x <= edges[i+1]
+	// (pandas `cut(x, edges, include_lowest=True)`). They add up to the count.
+	Counts []int64 `protobuf:"varint,2,rep,packed,name=counts,proto3" json:"counts,omitempty"`
+	// True when the counts are exact; otherwise they come from a KLL sketch.
+	Exact bool `protobuf:"varint,3,opt,name=exact,proto3" json:"exact,omitempty"`
+	// When not exact: the bound on the absolute error of each count, with
+	// probability at least 99% for all bins at once (KLL's normalized PMF
+	// error times the count). 0 when exact.
+	CountError    float64 `protobuf:"fixed64,4,opt,name=count_error,json=countError,proto3" json:"count_error,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
+func (x *Histogram) Reset() {
+	*x = Histogram{}
+	mi := &file_csvmesh_type_v1_report_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Histogram) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Histogram) ProtoMessage() {}
+
+func (x *Histogram) ProtoReflect() protoreflect.Message {
+	mi := &file_csvmesh_type_v1_report_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Histogram.ProtoReflect.Descriptor instead.
+func (*Histogram) Descriptor() ([]byte, []int) {
+	return file_csvmesh_type_v1_report_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Histogram) GetEdges() []float64 {
+	if x != nil {
+		return x.Edges
+	}
+	return nil
+}
+
+func (x *Histogram) GetCounts() []int64 {
+	if x != nil {
+		return x.Counts
+	}
+	return nil
+}
+
+func (x *Histogram) GetExact() bool {
+	if x != nil {
+		return x.Exact
+	}
+	return false
+}
+
+func (x *Histogram) GetCountError() float64 {
+	if x != nil {
+		return x.CountError
+	}
+	return 0
+}
+
+// CategoricalStats follow pandas `describe()` for a non-numeric column, and
+// add string lengths, the distinct count and the most frequent values. They
+// are computed on the values' text.
+type CategoricalStats struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The number of distinct non-missing values (pandas `unique`). Exact.
+	Unique int64 `protobuf:"varint,1,opt,name=unique,proto3" json:"unique,omitempty"`
+	// The most frequent value (pandas `top`); ties go to the value seen first
+	// in the file. A value longer than 1 KiB is cut there (at a character
+	// boundary) and ends with "…".
+	Top string `protobuf:"bytes,2,opt,name=top,proto3" json:"top,omitempty"`
+	// How often `top` occurs (pandas `freq`).
+	Freq int64 `protobuf:"varint,3,opt,name=freq,proto3" json:"freq,omitempty"`
+	// The length of the shortest value, in Unicode code points (pandas
+	// `str.len().min()`).
+	MinLength int64 `protobuf:"varint,4,opt,name=min_length,json=minLength,proto3" json:"min_length,omitempty"`
+	// The length of the longest value, in code points (`str.len().max()`).
+	MaxLength int64 `protobuf:"varint,5,opt,name=max_length,json=maxLength,proto3" json:"max_length,omitempty"`
+	// The mean length in code points (`str.len().mean()`); unset when the
+	// column has no value.
+	MeanLength *float64 `protobuf:"fixed64,6,opt,name=mean_length,json=meanLength,proto3,oneof" json:"mean_length,omitempty"`
+	// The number of distinct values, with its exactness.
+	Distinct *DistinctCount `protobuf:"bytes,7,opt,name=distinct,proto3" json:"distinct,omitempty"`
+	// The most frequent values, most frequent first; ties go to the value
+	// seen first in the file (so top_values[0] is `top`). At most 10 (pandas
+	// `value_counts().head(10)` with that tie rule). Values are cut as `top`
+	// is.
+	TopValues []*ValueCount `protobuf:"bytes,8,rep,name=top_values,json=topValues,proto3" json:"top_values,omitempty"`
+	// True when every count in top_values is exact.
+	TopValuesExact bool `protobuf:"varint,9,opt,name=top_values_exact,json=topValuesExact,proto3" json:"top_values_exact,omitempty"`
+	// When not exact: the most any count in top_values overstates the true
+	// count. 0 when exact.
+	TopValuesMaxError int64 `protobuf:"varint,10,opt,name=top_values_max_error,json=topValuesMaxError,proto3" json:"top_values_max_error,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
 func (x *CategoricalStats) Reset() {
 	*x = CategoricalStats{}
-	mi := &file_csvmesh_type_v1_report_proto_msgTypes[4]
+	mi := &file_csvmesh_type_v1_report_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -335,7 +577,7 @@ func (x *CategoricalStats) String() string {
 func (*CategoricalStats) ProtoMessage() {}
 
 func (x *CategoricalStats) ProtoReflect() protoreflect.Message {
-	mi := &file_csvmesh_type_v1_report_proto_msgTypes[4]
+	mi := &file_csvmesh_type_v1_report_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -348,7 +590,7 @@ func (x *CategoricalStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CategoricalStats.ProtoReflect.Descriptor instead.
 func (*CategoricalStats) Descriptor() ([]byte, []int) {
-	return file_csvmesh_type_v1_report_proto_rawDescGZIP(), []int{4}
+	return file_csvmesh_type_v1_report_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CategoricalStats) GetUnique() int64 {
@@ -372,14 +614,342 @@ func (x *CategoricalStats) GetFreq() int64 {
 	return 0
 }
 
+func (x *CategoricalStats) GetMinLength() int64 {
+	if x != nil {
+		return x.MinLength
+	}
+	return 0
+}
+
+func (x *CategoricalStats) GetMaxLength() int64 {
+	if x != nil {
+		return x.MaxLength
+	}
+	return 0
+}
+
+func (x *CategoricalStats) GetMeanLength() float64 {
+	if x != nil && x.MeanLength != nil {
+		return *x.MeanLength
+	}
+	return 0
+}
+
+func (x *CategoricalStats) GetDistinct() *DistinctCount {
+	if x != nil {
+		return x.Distinct
+	}
+	return nil
+}
+
+func (x *CategoricalStats) GetTopValues() []*ValueCount {
+	if x != nil {
+		return x.TopValues
+	}
+	return nil
+}
+
+func (x *CategoricalStats) GetTopValuesExact() bool {
+	if x != nil {
+		return x.TopValuesExact
+	}
+	return false
+}
+
+func (x *CategoricalStats) GetTopValuesMaxError() int64 {
+	if x != nil {
+		return x.TopValuesMaxError
+	}
+	return 0
+}
+
+// DistinctCount is a number of distinct values.
+type DistinctCount struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The number of distinct non-missing values.
+	Value int64 `protobuf:"varint,1,opt,name=value,proto3" json:"value,omitempty"`
+	// True when value is exact.
+	Exact bool `protobuf:"varint,2,opt,name=exact,proto3" json:"exact,omitempty"`
+	// When not exact: the relative standard error of value (HyperLogLog with
+	// 2^14 registers: 0.0081). 0 when exact.
+	RelativeError float64 `protobuf:"fixed64,3,opt,name=relative_error,json=relativeError,proto3" json:"relative_error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DistinctCount) Reset() {
+	*x = DistinctCount{}
+	mi := &file_csvmesh_type_v1_report_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DistinctCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DistinctCount) ProtoMessage() {}
+
+func (x *DistinctCount) ProtoReflect() protoreflect.Message {
+	mi := &file_csvmesh_type_v1_report_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DistinctCount.ProtoReflect.Descriptor instead.
+func (*DistinctCount) Descriptor() ([]byte, []int) {
+	return file_csvmesh_type_v1_report_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *DistinctCount) GetValue() int64 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
+func (x *DistinctCount) GetExact() bool {
+	if x != nil {
+		return x.Exact
+	}
+	return false
+}
+
+func (x *DistinctCount) GetRelativeError() float64 {
+	if x != nil {
+		return x.RelativeError
+	}
+	return 0
+}
+
+// ValueCount is one value and how often it occurs.
+type ValueCount struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The value.
+	Value string `protobuf:"bytes,1,opt,name=value,proto3" json:"value,omitempty"`
+	// How often it occurs.
+	Count         int64 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ValueCount) Reset() {
+	*x = ValueCount{}
+	mi := &file_csvmesh_type_v1_report_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ValueCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ValueCount) ProtoMessage() {}
+
+func (x *ValueCount) ProtoReflect() protoreflect.Message {
+	mi := &file_csvmesh_type_v1_report_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ValueCount.ProtoReflect.Descriptor instead.
+func (*ValueCount) Descriptor() ([]byte, []int) {
+	return file_csvmesh_type_v1_report_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ValueCount) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+func (x *ValueCount) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+// DatetimeStats describe a DATE or DATETIME column as points in time, as
+// pandas `describe(datetime_is_numeric=True)` does: count (in ColumnStats),
+// mean, min, percentiles and max. Times are ISO 8601 in UTC with
+// nanosecond precision as pandas prints them ("2024-01-02 03:04:05",
+// fractional seconds only when non-zero; a DATE column's as a DATETIME at
+// midnight). They are unset when the column has no value.
+type DatetimeStats struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The mean time: the exact mean of the times as nanoseconds since the
+	// epoch, rounded to the nearest nanosecond.
+	Mean *string `protobuf:"bytes,1,opt,name=mean,proto3,oneof" json:"mean,omitempty"`
+	// The earliest time. Always exact.
+	Min *string `protobuf:"bytes,2,opt,name=min,proto3,oneof" json:"min,omitempty"`
+	// The latest time. Always exact.
+	Max *string `protobuf:"bytes,3,opt,name=max,proto3,oneof" json:"max,omitempty"`
+	// The requested percentiles, interpolated linearly on float64
+	// nanoseconds as pandas does (so within 256 ns in this century);
+	// Percentile.value holds nanoseconds since the epoch.
+	Percentiles []*Percentile `protobuf:"bytes,4,rep,name=percentiles,proto3" json:"percentiles,omitempty"`
+	// The percentile values as ISO times, in the order of percentiles.
+	PercentileTimes []string `protobuf:"bytes,5,rep,name=percentile_times,json=percentileTimes,proto3" json:"percentile_times,omitempty"`
+	// A histogram of the times, edges in nanoseconds since the epoch.
+	Histogram     *Histogram `protobuf:"bytes,6,opt,name=histogram,proto3" json:"histogram,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DatetimeStats) Reset() {
+	*x = DatetimeStats{}
+	mi := &file_csvmesh_type_v1_report_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DatetimeStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DatetimeStats) ProtoMessage() {}
+
+func (x *DatetimeStats) ProtoReflect() protoreflect.Message {
+	mi := &file_csvmesh_type_v1_report_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DatetimeStats.ProtoReflect.Descriptor instead.
+func (*DatetimeStats) Descriptor() ([]byte, []int) {
+	return file_csvmesh_type_v1_report_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *DatetimeStats) GetMean() string {
+	if x != nil && x.Mean != nil {
+		return *x.Mean
+	}
+	return ""
+}
+
+func (x *DatetimeStats) GetMin() string {
+	if x != nil && x.Min != nil {
+		return *x.Min
+	}
+	return ""
+}
+
+func (x *DatetimeStats) GetMax() string {
+	if x != nil && x.Max != nil {
+		return *x.Max
+	}
+	return ""
+}
+
+func (x *DatetimeStats) GetPercentiles() []*Percentile {
+	if x != nil {
+		return x.Percentiles
+	}
+	return nil
+}
+
+func (x *DatetimeStats) GetPercentileTimes() []string {
+	if x != nil {
+		return x.PercentileTimes
+	}
+	return nil
+}
+
+func (x *DatetimeStats) GetHistogram() *Histogram {
+	if x != nil {
+		return x.Histogram
+	}
+	return nil
+}
+
+// CorrelationMatrix is a symmetric matrix of Pearson correlations, each pair
+// of columns over the rows where both values are present and finite, as
+// pandas `DataFrame.corr(method="pearson", min_periods=1)` computes it.
+type CorrelationMatrix struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The columns, in file order.
+	Columns []string `protobuf:"bytes,1,rep,name=columns,proto3" json:"columns,omitempty"`
+	// The correlations, row-major: values[i*len(columns)+j] is the correlation
+	// of columns i and j. NaN where pandas gives NaN: fewer than two pairs, or
+	// a column constant over the pairs (the diagonal included).
+	Values        []float64 `protobuf:"fixed64,2,rep,packed,name=values,proto3" json:"values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CorrelationMatrix) Reset() {
+	*x = CorrelationMatrix{}
+	mi := &file_csvmesh_type_v1_report_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CorrelationMatrix) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CorrelationMatrix) ProtoMessage() {}
+
+func (x *CorrelationMatrix) ProtoReflect() protoreflect.Message {
+	mi := &file_csvmesh_type_v1_report_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CorrelationMatrix.ProtoReflect.Descriptor instead.
+func (*CorrelationMatrix) Descriptor() ([]byte, []int) {
+	return file_csvmesh_type_v1_report_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *CorrelationMatrix) GetColumns() []string {
+	if x != nil {
+		return x.Columns
+	}
+	return nil
+}
+
+func (x *CorrelationMatrix) GetValues() []float64 {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
 var File_csvmesh_type_v1_report_proto protoreflect.FileDescriptor
 
 const file_csvmesh_type_v1_report_proto_rawDesc = "" +
 	"\n" +
-	"\x1ccsvmesh/type/v1/report.proto\x12\x0fcsvmesh.type.v1\x1a\x1ccsvmesh/type/v1/schema.proto\"]\n" +
+	"\x1ccsvmesh/type/v1/report.proto\x12\x0fcsvmesh.type.v1\x1a\x1ccsvmesh/type/v1/schema.proto\"\xa3\x01\n" +
 	"\x06Report\x12\x1b\n" +
 	"\trow_count\x18\x01 \x01(\x03R\browCount\x126\n" +
-	"\acolumns\x18\x02 \x03(\v2\x1c.csvmesh.type.v1.ColumnStatsR\acolumns\"\x84\x02\n" +
+	"\acolumns\x18\x02 \x03(\v2\x1c.csvmesh.type.v1.ColumnStatsR\acolumns\x12D\n" +
+	"\vcorrelation\x18\x03 \x01(\v2\".csvmesh.type.v1.CorrelationMatrixR\vcorrelation\"\xf3\x02\n" +
 	"\vColumnStats\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12.\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x1a.csvmesh.type.v1.FieldTypeR\x04type\x12\x14\n" +
@@ -387,26 +957,86 @@ const file_csvmesh_type_v1_report_proto_rawDesc = "" +
 	"\n" +
 	"null_count\x18\x04 \x01(\x03R\tnullCount\x127\n" +
 	"\anumeric\x18\x05 \x01(\v2\x1d.csvmesh.type.v1.NumericStatsR\anumeric\x12C\n" +
-	"\vcategorical\x18\x06 \x01(\v2!.csvmesh.type.v1.CategoricalStatsR\vcategorical\"\xcc\x01\n" +
+	"\vcategorical\x18\x06 \x01(\v2!.csvmesh.type.v1.CategoricalStatsR\vcategorical\x12\"\n" +
+	"\n" +
+	"null_share\x18\a \x01(\x01H\x00R\tnullShare\x88\x01\x01\x12:\n" +
+	"\bdatetime\x18\b \x01(\v2\x1e.csvmesh.type.v1.DatetimeStatsR\bdatetimeB\r\n" +
+	"\v_null_share\"\x8f\x04\n" +
 	"\fNumericStats\x12\x17\n" +
 	"\x04mean\x18\x01 \x01(\x01H\x00R\x04mean\x88\x01\x01\x12\x15\n" +
 	"\x03std\x18\x02 \x01(\x01H\x01R\x03std\x88\x01\x01\x12\x15\n" +
 	"\x03min\x18\x03 \x01(\x01H\x02R\x03min\x88\x01\x01\x12\x15\n" +
 	"\x03max\x18\x04 \x01(\x01H\x03R\x03max\x88\x01\x01\x12=\n" +
-	"\vpercentiles\x18\x05 \x03(\v2\x1b.csvmesh.type.v1.PercentileR\vpercentilesB\a\n" +
+	"\vpercentiles\x18\x05 \x03(\v2\x1b.csvmesh.type.v1.PercentileR\vpercentiles\x12\x10\n" +
+	"\x03sum\x18\x06 \x01(\x01R\x03sum\x12\x1f\n" +
+	"\bvariance\x18\a \x01(\x01H\x04R\bvariance\x88\x01\x01\x12\x1f\n" +
+	"\bskewness\x18\b \x01(\x01H\x05R\bskewness\x88\x01\x01\x12\x1f\n" +
+	"\bkurtosis\x18\t \x01(\x01H\x06R\bkurtosis\x88\x01\x01\x12%\n" +
+	"\x0enegative_count\x18\n" +
+	" \x01(\x03R\rnegativeCount\x12\x1d\n" +
+	"\n" +
+	"zero_count\x18\v \x01(\x03R\tzeroCount\x12%\n" +
+	"\x0epositive_count\x18\f \x01(\x03R\rpositiveCount\x128\n" +
+	"\thistogram\x18\r \x01(\v2\x1a.csvmesh.type.v1.HistogramR\thistogramB\a\n" +
 	"\x05_meanB\x06\n" +
 	"\x04_stdB\x06\n" +
 	"\x04_minB\x06\n" +
-	"\x04_max\"M\n" +
+	"\x04_maxB\v\n" +
+	"\t_varianceB\v\n" +
+	"\t_skewnessB\v\n" +
+	"\t_kurtosis\"\x82\x01\n" +
 	"\n" +
 	"Percentile\x12\x1a\n" +
 	"\bquantile\x18\x01 \x01(\x01R\bquantile\x12\x19\n" +
-	"\x05value\x18\x02 \x01(\x01H\x00R\x05value\x88\x01\x01B\b\n" +
-	"\x06_value\"P\n" +
+	"\x05value\x18\x02 \x01(\x01H\x00R\x05value\x88\x01\x01\x12\x14\n" +
+	"\x05exact\x18\x03 \x01(\bR\x05exact\x12\x1d\n" +
+	"\n" +
+	"rank_error\x18\x04 \x01(\x01R\trankErrorB\b\n" +
+	"\x06_value\"p\n" +
+	"\tHistogram\x12\x14\n" +
+	"\x05edges\x18\x01 \x03(\x01R\x05edges\x12\x16\n" +
+	"\x06counts\x18\x02 \x03(\x03R\x06counts\x12\x14\n" +
+	"\x05exact\x18\x03 \x01(\bR\x05exact\x12\x1f\n" +
+	"\vcount_error\x18\x04 \x01(\x01R\n" +
+	"countError\"\x97\x03\n" +
 	"\x10CategoricalStats\x12\x16\n" +
 	"\x06unique\x18\x01 \x01(\x03R\x06unique\x12\x10\n" +
 	"\x03top\x18\x02 \x01(\tR\x03top\x12\x12\n" +
-	"\x04freq\x18\x03 \x01(\x03R\x04freqB7Z5github.com/csvmesh/csvmesh/gen/csvmesh/type/v1;typev1b\x06proto3"
+	"\x04freq\x18\x03 \x01(\x03R\x04freq\x12\x1d\n" +
+	"\n" +
+	"min_length\x18\x04 \x01(\x03R\tminLength\x12\x1d\n" +
+	"\n" +
+	"max_length\x18\x05 \x01(\x03R\tmaxLength\x12$\n" +
+	"\vmean_length\x18\x06 \x01(\x01H\x00R\n" +
+	"meanLength\x88\x01\x01\x12:\n" +
+	"\bdistinct\x18\a \x01(\v2\x1e.csvmesh.type.v1.DistinctCountR\bdistinct\x12:\n" +
+	"\n" +
+	"top_values\x18\b \x03(\v2\x1b.csvmesh.type.v1.ValueCountR\ttopValues\x12(\n" +
+	"\x10top_values_exact\x18\t \x01(\bR\x0etopValuesExact\x12/\n" +
+	"\x14top_values_max_error\x18\n" +
+	" \x01(\x03R\x11topValuesMaxErrorB\x0e\n" +
+	"\f_mean_length\"b\n" +
+	"\rDistinctCount\x12\x14\n" +
+	"\x05value\x18\x01 \x01(\x03R\x05value\x12\x14\n" +
+	"\x05exact\x18\x02 \x01(\bR\x05exact\x12%\n" +
+	"\x0erelative_error\x18\x03 \x01(\x01R\rrelativeError\"8\n" +
+	"\n" +
+	"ValueCount\x12\x14\n" +
+	"\x05value\x18\x01 \x01(\tR\x05value\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\"\x93\x02\n" +
+	"\rDatetimeStats\x12\x17\n" +
+	"\x04mean\x18\x01 \x01(\tH\x00R\x04mean\x88\x01\x01\x12\x15\n" +
+	"\x03min\x18\x02 \x01(\tH\x01R\x03min\x88\x01\x01\x12\x15\n" +
+	"\x03max\x18\x03 \x01(\tH\x02R\x03max\x88\x01\x01\x12=\n" +
+	"\vpercentiles\x18\x04 \x03(\v2\x1b.csvmesh.type.v1.PercentileR\vpercentiles\x12)\n" +
+	"\x10percentile_times\x18\x05 \x03(\tR\x0fpercentileTimes\x128\n" +
+	"\thistogram\x18\x06 \x01(\v2\x1a.csvmesh.type.v1.HistogramR\thistogramB\a\n" +
+	"\x05_meanB\x06\n" +
+	"\x04_minB\x06\n" +
+	"\x04_max\"E\n" +
+	"\x11CorrelationMatrix\x12\x18\n" +
+	"\acolumns\x18\x01 \x03(\tR\acolumns\x12\x16\n" +
+	"\x06values\x18\x02 \x03(\x01R\x06valuesB7Z5github.com/csvmesh/csvmesh/gen/csvmesh/type/v1;typev1b\x06proto3"
 
 var (
 	file_csvmesh_type_v1_report_proto_rawDescOnce sync.Once
@@ -420,26 +1050,38 @@ func file_csvmesh_type_v1_report_proto_rawDescGZIP() []byte {
 	return file_csvmesh_type_v1_report_proto_rawDescData
 }
 
-var file_csvmesh_type_v1_report_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_csvmesh_type_v1_report_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_csvmesh_type_v1_report_proto_goTypes = []any{
-	(*Report)(nil),           // 0: csvmesh.type.v1.Report
-	(*ColumnStats)(nil),      // 1: csvmesh.type.v1.ColumnStats
-	(*NumericStats)(nil),     // 2: csvmesh.type.v1.NumericStats
-	(*Percentile)(nil),       // 3: csvmesh.type.v1.Percentile
-	(*CategoricalStats)(nil), // 4: csvmesh.type.v1.CategoricalStats
-	(FieldType)(0),           // 5: csvmesh.type.v1.FieldType
+	(*Report)(nil),            // 0: csvmesh.type.v1.Report
+	(*ColumnStats)(nil),       // 1: csvmesh.type.v1.ColumnStats
+	(*NumericStats)(nil),      // 2: csvmesh.type.v1.NumericStats
+	(*Percentile)(nil),        // 3: csvmesh.type.v1.Percentile
+	(*Histogram)(nil),         // 4: csvmesh.type.v1.Histogram
+	(*CategoricalStats)(nil),  // 5: csvmesh.type.v1.CategoricalStats
+	(*DistinctCount)(nil),     // 6: csvmesh.type.v1.DistinctCount
+	(*ValueCount)(nil),        // 7: csvmesh.type.v1.ValueCount
+	(*DatetimeStats)(nil),     // 8: csvmesh.type.v1.DatetimeStats
+	(*CorrelationMatrix)(nil), // 9: csvmesh.type.v1.CorrelationMatrix
+	(FieldType)(0),            // 10: csvmesh.type.v1.FieldType
 }
 var file_csvmesh_type_v1_report_proto_depIdxs = []int32{
-	1, // 0: csvmesh.type.v1.Report.columns:type_name -> csvmesh.type.v1.ColumnStats
-	5, // 1: csvmesh.type.v1.ColumnStats.type:type_name -> csvmesh.type.v1.FieldType
-	2, // 2: csvmesh.type.v1.ColumnStats.numeric:type_name -> csvmesh.type.v1.NumericStats
-	4, // 3: csvmesh.type.v1.ColumnStats.categorical:type_name -> csvmesh.type.v1.CategoricalStats
-	3, // 4: csvmesh.type.v1.NumericStats.percentiles:type_name -> csvmesh.type.v1.Percentile
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	1,  // 0: csvmesh.type.v1.Report.columns:type_name -> csvmesh.type.v1.ColumnStats
+	9,  // 1: csvmesh.type.v1.Report.correlation:type_name -> csvmesh.type.v1.CorrelationMatrix
+	10, // 2: csvmesh.type.v1.ColumnStats.type:type_name -> csvmesh.type.v1.FieldType
+	2,  // 3: csvmesh.type.v1.ColumnStats.numeric:type_name -> csvmesh.type.v1.NumericStats
+	5,  // 4: csvmesh.type.v1.ColumnStats.categorical:type_name -> csvmesh.type.v1.CategoricalStats
+	8,  // 5: csvmesh.type.v1.ColumnStats.datetime:type_name -> csvmesh.type.v1.DatetimeStats
+	3,  // 6: csvmesh.type.v1.NumericStats.percentiles:type_name -> csvmesh.type.v1.Percentile
+	4,  // 7: csvmesh.type.v1.NumericStats.histogram:type_name -> csvmesh.type.v1.Histogram
+	6,  // 8: csvmesh.type.v1.CategoricalStats.distinct:type_name -> csvmesh.type.v1.DistinctCount
+	7,  // 9: csvmesh.type.v1.CategoricalStats.top_values:type_name -> csvmesh.type.v1.ValueCount
+	3,  // 10: csvmesh.type.v1.DatetimeStats.percentiles:type_name -> csvmesh.type.v1.Percentile
+	4,  // 11: csvmesh.type.v1.DatetimeStats.histogram:type_name -> csvmesh.type.v1.Histogram
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_csvmesh_type_v1_report_proto_init() }
@@ -448,15 +1090,18 @@ func file_csvmesh_type_v1_report_proto_init() {
 		return
 	}
 	file_csvmesh_type_v1_schema_proto_init()
+	file_csvmesh_type_v1_report_proto_msgTypes[1].OneofWrappers = []any{}
 	file_csvmesh_type_v1_report_proto_msgTypes[2].OneofWrappers = []any{}
 	file_csvmesh_type_v1_report_proto_msgTypes[3].OneofWrappers = []any{}
+	file_csvmesh_type_v1_report_proto_msgTypes[5].OneofWrappers = []any{}
+	file_csvmesh_type_v1_report_proto_msgTypes[8].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_csvmesh_type_v1_report_proto_rawDesc), len(file_csvmesh_type_v1_report_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
