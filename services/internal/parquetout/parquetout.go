@@ -36,10 +36,25 @@
 // speed (the CSV parsing and Parquet encoding dominate), and every current
 // Parquet reader (pyarrow, Spark, DuckDB, parquet-go) reads it.
 //
+// The CSV is cut into blocks of whole records (csvparse.Splitter) and parsed
+// in place; rows are converted into batches of typed values, column by
+// column, and each column's values are handed to its Parquet column writer
+// in bulk. With Options.Workers above 1 the work is pipelined: the calling
+// goroutine parses batches and writes some of the columns, and each other
+// worker writes the rest of the columns on a goroutine of its own, taking
+// the batches in order from a bounded queue. The columns are shared out per
+// row group by the time each took (first by estimates), so that every
+// worker has about the same work. The output does not depend on the number
+// of workers.
+//
 // Memory is bounded by the row group: Options.RowGroupRows rows, of which the
 // encoded pages are held until the row group is written, plus one page being
 // built per column (Options.PageBufferBytes), plus, for the first row group
-// of a schema with datetime fields, that row group's CSV text.
+// of a schema with datetime fields, that row group's CSV text. With more than
+// one worker, a second row group is started (with its own pages being
+// built) while the last batches of the previous one are written. Besides,
+// a few CSV blocks of about 1 MiB, and a few batches of at most 64Ki values
+// and 1 MiB of text each (one, with a single worker) are in use at once.
 package parquetout
 
 import (
@@ -56,7 +71,6 @@ import (
 	"github.com/parquet-go/parquet-go/encoding"
 
 	typev1 "github.com/csvmesh/csvmesh/gen/csvmesh/type/v1"
-	"github.com/csvmesh/csvmesh/services/internal/csvparse"
 )
 
 // Defaults used when an Options field is zero.
@@ -70,13 +84,9 @@ const (
 	// column's dictionary is dropped for plain encoding for the rest of the
 	// row group (1 MiB).
 	DefaultDictionaryBytes = 1 << 20
-)
-
-// batchRows and batchValues bound how many rows, and values, are handed to
-// the Parquet writer at once.
-const (
-	batchRows   = 1024
-	batchValues = 64 << 10
+	// DefaultWorkers is the default number of goroutines converting: one
+	// parsing, one encoding.
+	DefaultWorkers = 2
 )
 
 // Options configures Convert. The zero value uses the defaults.
@@ -90,6 +100,12 @@ type Options struct {
 	// DictionaryBytes bounds a string column's dictionary per row group; 0
 	// means DefaultDictionaryBytes.
 	DictionaryBytes int64
+	// Workers is the number of goroutines converting: 1 does everything on
+	// the calling goroutine; with n > 1, n-1 more goroutines write Parquet
+	// columns while the calling one parses the CSV (and writes the rest of
+	// the columns). More workers than the columns plus one are not used,
+	// and more than the free CPUs only add overhead. 0 means DefaultWorkers.
+	Workers int
 }
 
 // Error is a problem with one row, or with the header (Row 1), that stops
@@ -140,6 +156,8 @@ type column struct {
 	settled  bool // the first non-null value has been seen
 	adjusted bool // isAdjustedToUTC
 	nanos    bool // NANOS rather than MICROS
+	// Date and datetime columns: the last date parsed.
+	dates dateCache
 }
 
 func kindOf(t typev1.FieldType) (kind, bool) {
@@ -198,7 +216,8 @@ func (c *column) node() parquet.Node {
 // file described by s, returning the number of data rows written. The header
 // row must hold the schema's field names, in order. A value that is not in
 // its type's canonical form is an *Error naming its row and column; on any
-// error dst holds an incomplete file.
+// error dst holds an incomplete file. The first row that cannot be read or
+// converted is the one reported.
 func Convert(ctx context.Context, src io.Reader, dst io.Writer, s *typev1.Schema, opts Options) (int64, error) {
 	if opts.RowGroupRows <= 0 {
 		opts.RowGroupRows = DefaultRowGroupRows
@@ -209,37 +228,28 @@ func Convert(ctx context.Context, src io.Reader, dst io.Writer, s *typev1.Schema
 	if opts.DictionaryBytes <= 0 {
 		opts.DictionaryBytes = DefaultDictionaryBytes
 	}
+	if opts.Workers <= 0 {
+		opts.Workers = DefaultWorkers
+	}
 	cols, err := columnsOf(s)
 	if err != nil {
 		return 0, err
 	}
-	cv := &converter{ctx: ctx, cols: cols, r: csvparse.NewReader(src, csvparse.Options{}), opts: opts}
-	if err := cv.header(); err != nil {
+	p := &parser{ctx: ctx, cols: cols, src: newSource(src, 0)}
+	defer p.src.close()
+	if err := p.settle(opts.RowGroupRows); err != nil {
 		return 0, err
 	}
-	if err := cv.firstRowGroup(); err != nil {
-		return 0, err
-	}
-	cv.w = parquet.NewWriter(dst, parquet.NewSchema("schema", cv.group()),
+	w := parquet.NewWriter(dst, parquet.NewSchema("schema", rootNode(cols)),
 		parquet.MaxRowsPerRowGroup(opts.RowGroupRows),
 		parquet.PageBufferSize(opts.PageBufferBytes),
 		parquet.DictionaryMaxBytes(opts.DictionaryBytes),
 		parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
 		parquet.CreatedBy("csvmesh", "", ""),
 	)
-	if err := cv.writeHeld(); err != nil {
-		return cv.written, err
-	}
-	if err := cv.stream(); err != nil {
-		return cv.written, err
-	}
-	if err := cv.flush(); err != nil {
-		return cv.written, err
-	}
-	if err := cv.w.Close(); err != nil {
-		return cv.written, fmt.Errorf("parquetout: write: %w", err)
-	}
-	return cv.written, nil
+	wr := newWriter(w, cols, opts)
+	err = newConversion(p, wr).run()
+	return wr.written.Load(), err
 }
 
 // columnsOf checks the schema and returns its columns.
@@ -267,279 +277,6 @@ func columnsOf(s *typev1.Schema) ([]column, error) {
 	return cols, nil
 }
 
-// converter is the state of one Convert.
-type converter struct {
-	ctx  context.Context
-	cols []column
-	r    *csvparse.Reader
-	opts Options
-	w    *parquet.Writer
-
-	held held // the first row group, when held back
-
-	rows    []parquet.Row   // the batch
-	values  []parquet.Value // backs rows
-	arena   []byte          // backs the batch's byte arrays
-	written int64
-}
-
-// header reads and checks the header row.
-func (cv *converter) header() error {
-	rec, err := cv.r.Next()
-	if err == io.EOF {
-		return &Error{Row: 1, Line: 1, Msg: "no header row"}
-	}
-	if err != nil {
-		return cv.readError(err)
-	}
-	if len(rec.Fields) != len(cv.cols) {
-		return &Error{Row: rec.Number, Line: rec.Line, Msg: fmt.Sprintf("the header has %d fields, the schema %d", len(rec.Fields), len(cv.cols))}
-	}
-	for i, f := range rec.Fields {
-		if string(f) != cv.cols[i].name {
-			return &Error{Row: rec.Number, Line: rec.Line, Column: i + 1, Field: cv.cols[i].name,
-				Msg: fmt.Sprintf("the header reads %q, the schema's field is %q", f, cv.cols[i].name)}
-		}
-	}
-	return nil
-}
-
-// readError turns a reading error into an *Error where it is about a row.
-func (cv *converter) readError(err error) error {
-	var re *csvparse.RecordError
-	if errors.As(err, &re) {
-		e := &Error{Row: re.Record, Line: re.Line, Column: re.Column, Msg: re.Msg}
-		if re.Column > 0 && re.Column <= len(cv.cols) {
-			e.Field = cv.cols[re.Column-1].name
-		}
-		return e
-	}
-	return fmt.Errorf("parquetout: read: %w", err)
-}
-
-// next reads the next data record, checking its width; it returns nil at the
-// end of the input.
-func (cv *converter) next() (*csvparse.Record, error) {
-	rec, err := cv.r.Next()
-	if err == io.EOF {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, cv.readError(err)
-	}
-	if len(rec.Fields) != len(cv.cols) {
-		return nil, &Error{Row: rec.Number, Line: rec.Line, Msg: fmt.Sprintf("has %d fields, want %d", len(rec.Fields), len(cv.cols))}
-	}
-	if rec.Number&1023 == 0 {
-		if err := cv.ctx.Err(); err != nil {
-			return nil, err
-		}
-	}
-	return rec, nil
-}
-
-// held is the text of the first row group's records, kept while datetime
-// columns are being settled.
-type held struct {
-	text   []byte
-	ends   []int // per field, its end in text; a row's fields follow its previous row's
-	number []int64
-	line   []int64
-}
-
-// firstRowGroup holds back the first row group when there are datetime
-// columns, and settles them.
-func (cv *converter) firstRowGroup() error {
-	var dt []int
-	for i := range cv.cols {
-		if cv.cols[i].kind == kindDatetime {
-			dt = append(dt, i)
-		}
-	}
-	if len(dt) == 0 {
-		return nil
-	}
-	h := &cv.held
-	for int64(len(h.number)) < cv.opts.RowGroupRows {
-		rec, err := cv.next()
-		if err != nil {
-			return err
-		}
-		if rec == nil {
-			break
-		}
-		for _, f := range rec.Fields {
-			h.text = append(h.text, f...)
-			h.ends = append(h.ends, len(h.text))
-		}
-		h.number = append(h.number, rec.Number)
-		h.line = append(h.line, rec.Line)
-		for _, i := range dt {
-			c := &cv.cols[i]
-			if len(rec.Fields[i]) == 0 {
-				continue
-			}
-			d, ok := parseDatetime(rec.Fields[i])
-			if !ok {
-				continue // reported in order when the row is written
-			}
-			if !c.settled {
-				c.settled, c.adjusted = true, d.offset
-			}
-			if d.nsec%1000 != 0 {
-				c.nanos = true
-			}
-		}
-	}
-	return nil
-}
-
-// writeHeld writes the held-back rows.
-func (cv *converter) writeHeld() error {
-	h := &cv.held
-	fields := make([][]byte, len(cv.cols))
-	start, k := 0, 0
-	for r := range h.number {
-		for i := range fields {
-			fields[i] = h.text[start:h.ends[k]]
-			start = h.ends[k]
-			k++
-		}
-		if err := cv.add(fields, h.number[r], h.line[r]); err != nil {
-			return err
-		}
-	}
-	cv.held = held{}
-	return nil
-}
-
-// stream converts the remaining rows.
-func (cv *converter) stream() error {
-	for {
-		rec, err := cv.next()
-		if err != nil {
-			return err
-		}
-		if rec == nil {
-			return nil
-		}
-		if err := cv.add(rec.Fields, rec.Number, rec.Line); err != nil {
-			return err
-		}
-	}
-}
-
-// add converts one row into the batch, writing the batch when it is full.
-func (cv *converter) add(fields [][]byte, number, line int64) error {
-	n := len(cv.cols)
-	if cv.values == nil {
-		rows := min(max(batchValues/n, 1), batchRows)
-		cv.values = make([]parquet.Value, rows*n)
-		cv.rows = make([]parquet.Row, 0, rows)
-	}
-	row := cv.values[len(cv.rows)*n : (len(cv.rows)+1)*n : (len(cv.rows)+1)*n]
-	for i, f := range fields {
-		v := &row[i]
-		if len(f) == 0 {
-			*v = parquet.NullValue() // definition level 0
-		} else {
-			if msg := cv.value(v, &cv.cols[i], f); msg != "" {
-				return &Error{Row: number, Line: line, Column: i + 1, Field: cv.cols[i].name, Msg: msg}
-			}
-			v.SetDefinitionLevel(1)
-		}
-		v.SetColumnIndex(i)
-	}
-	cv.rows = append(cv.rows, row)
-	if len(cv.rows) == cap(cv.rows) || len(cv.arena) >= 1<<20 {
-		return cv.flush()
-	}
-	return nil
-}
-
-// flush hands the batch to the Parquet writer.
-func (cv *converter) flush() error {
-	if len(cv.rows) == 0 {
-		return nil
-	}
-	n, err := cv.w.WriteRows(cv.rows)
-	cv.written += int64(n)
-	if err != nil {
-		return fmt.Errorf("parquetout: write: %w", err)
-	}
-	cv.rows = cv.rows[:0]
-	cv.arena = cv.arena[:0]
-	return nil
-}
-
-// value converts f, a non-empty field, into v, or says why it cannot.
-func (cv *converter) value(v *parquet.Value, c *column, f []byte) (msg string) {
-	switch c.kind {
-	case kindString:
-		start := len(cv.arena)
-		cv.arena = append(cv.arena, f...)
-		*v = parquet.ByteArrayValue(cv.arena[start:len(cv.arena):len(cv.arena)])
-		return ""
-	case kindInt64:
-		x, err := strconv.ParseInt(string(f), 10, 64)
-		if err != nil {
-			return fmt.Sprintf("%s is not an integer", quote(f))
-		}
-		*v = parquet.Int64Value(x)
-		return ""
-	case kindDouble:
-		x, err := strconv.ParseFloat(string(f), 64)
-		if err != nil && !errors.Is(err, strconv.ErrRange) {
-			return fmt.Sprintf("%s is not a number", quote(f))
-		}
-		*v = parquet.DoubleValue(x)
-		return ""
-	case kindBool:
-		switch string(f) {
-		case "true":
-			*v = parquet.BooleanValue(true)
-			return ""
-		case "false":
-			*v = parquet.BooleanValue(false)
-			return ""
-		}
-		return fmt.Sprintf(`%s is not a boolean ("true" or "false")`, quote(f))
-	case kindDate:
-		days, ok := parseDate(f)
-		if !ok || days != int64(int32(days)) {
-			return fmt.Sprintf("%s is not a date (2006-01-02)", quote(f))
-		}
-		*v = parquet.Int32Value(int32(days))
-		return ""
-	case kindDatetime:
-		d, ok := parseDatetime(f)
-		if !ok {
-			return fmt.Sprintf("%s is not a datetime (2006-01-02T15:04:05[.fraction][Z|+hh:mm])", quote(f))
-		}
-		x, msg := d.timestamp(c.nanos)
-		if msg != "" {
-			return fmt.Sprintf("%s %s", quote(f), msg)
-		}
-		*v = parquet.Int64Value(x)
-		return ""
-	case kindTime:
-		ns, ok := parseTime(f)
-		if !ok {
-			return fmt.Sprintf("%s is not a time (15:04:05[.fraction])", quote(f))
-		}
-		*v = parquet.Int64Value(ns)
-		return ""
-	case kindYear:
-		x, err := strconv.ParseInt(string(f), 10, 32)
-		if err != nil {
-			return fmt.Sprintf("%s is not a year", quote(f))
-		}
-		*v = parquet.Int32Value(int32(x))
-		return ""
-	}
-	panic("parquetout: unknown kind")
-}
-
 // quote quotes a value for a message, cut to 256 bytes.
 func quote(f []byte) string {
 	if len(f) > 256 {
@@ -548,12 +285,12 @@ func quote(f []byte) string {
 	return strconv.Quote(string(f))
 }
 
-// group returns the root node: the columns in the schema's order (a
+// rootNode returns the root node: the columns in the schema's order (a
 // parquet.Group would sort them by name).
-func (cv *converter) group() parquet.Node {
-	g := make(orderedGroup, len(cv.cols))
-	for i := range cv.cols {
-		g[i] = &namedNode{Node: cv.cols[i].node(), name: cv.cols[i].name}
+func rootNode(cols []column) parquet.Node {
+	g := make(orderedGroup, len(cols))
+	for i := range cols {
+		g[i] = &namedNode{Node: cols[i].node(), name: cols[i].name}
 	}
 	return g
 }
@@ -581,5 +318,5 @@ type namedNode struct {
 
 func (n *namedNode) Name() string { return n.name }
 
-// Value is not used: rows are written as parquet.Row values.
+// Value is not used: values are written column by column as parquet.Value.
 func (n *namedNode) Value(reflect.Value) reflect.Value { return reflect.Value{} }

@@ -401,30 +401,59 @@ func TestConvertErrors(t *testing.T) {
 			// csvparse's own message, whatever it says.
 			want: &Error{Row: 2, Line: 2, Column: 2, Field: "qty", Msg: "*"},
 		},
+		{
+			// The first row group is read ahead to settle ts: a bad value
+			// before a row that cannot be read is still the one reported.
+			name: "bad value before a short row", schema: schemaOf(integer, dt),
+			in:   "qty,ts\n1,2024-01-01T00:00:00Z\nx,2024-01-01T00:00:01Z\n3\n",
+			want: &Error{Row: 3, Line: 3, Column: 1, Field: "qty", Msg: `"x" is not an integer`},
+		},
+		{
+			name: "short row before a bad value", schema: schemaOf(integer, dt),
+			in:   "qty,ts\n1,2024-01-01T00:00:00Z\n2\nx,2024-01-01T00:00:01Z\n",
+			want: &Error{Row: 3, Line: 3, Msg: "has 1 fields, want 2"},
+		},
+		{
+			name: "bad value before bad quoting", schema: schemaOf(integer, dt),
+			in:   "qty,ts\nx,2024-01-01T00:00:00Z\n2,\"2024-01-01T00:00:01Z\"x\n",
+			want: &Error{Row: 2, Line: 2, Column: 1, Field: "qty", Msg: `"x" is not an integer`},
+		},
+		{
+			name: "bad value in a later row group", schema: schemaOf(integer, dt),
+			in:   "qty,ts\n1,2024-01-01T00:00:00Z\n2,2024-01-01T00:00:01Z\n3,\n4,x\n",
+			opts: Options{RowGroupRows: 2},
+			want: &Error{Row: 5, Line: 5, Column: 2, Field: "ts",
+				Msg: `"x" is not a datetime (2006-01-02T15:04:05[.fraction][Z|+hh:mm])`},
+		},
 		{name: "no fields", schema: schemaOf(), in: "a\n", wantIs: ErrSchema},
 		{name: "unknown type", schema: schemaOf(fieldSpec{"a", typev1.FieldType_FIELD_TYPE_UNSPECIFIED}), in: "a\n", wantIs: ErrSchema},
 		{name: "duplicate name", schema: schemaOf(num, num), in: "price,price\n", wantIs: ErrSchema},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := Convert(context.Background(), strings.NewReader(tt.in), io.Discard, tt.schema, tt.opts)
-			if tt.want == nil {
-				if !errors.Is(err, tt.wantIs) {
-					t.Fatalf("error %v, want %v", err, tt.wantIs)
+		for _, workers := range []int{1, 2, 3} {
+			t.Run(fmt.Sprintf("%s/workers=%d", tt.name, workers), func(t *testing.T) {
+				opts := tt.opts
+				opts.Workers = workers
+				_, err := Convert(context.Background(), strings.NewReader(tt.in), io.Discard, tt.schema, opts)
+				if tt.want == nil {
+					if !errors.Is(err, tt.wantIs) {
+						t.Fatalf("error %v, want %v", err, tt.wantIs)
+					}
+					return
 				}
-				return
-			}
-			var e *Error
-			if !errors.As(err, &e) {
-				t.Fatalf("error %v (%T), want an *Error", err, err)
-			}
-			if tt.want.Msg == "*" && e.Msg != "" {
-				tt.want.Msg = e.Msg
-			}
-			if *e != *tt.want {
-				t.Errorf("error %+v,\nwant  %+v", *e, *tt.want)
-			}
-		})
+				var e *Error
+				if !errors.As(err, &e) {
+					t.Fatalf("error %v (%T), want an *Error", err, err)
+				}
+				want := *tt.want
+				if want.Msg == "*" && e.Msg != "" {
+					want.Msg = e.Msg
+				}
+				if *e != want {
+					t.Errorf("error %+v,\nwant  %+v", *e, want)
+				}
+			})
+		}
 	}
 }
 
@@ -639,6 +668,161 @@ func TestWideSchema(t *testing.T) {
 	for r, row := range got {
 		for c, v := range row {
 			checkValue(t, r, v, int64(r*cols+c))
+		}
+	}
+}
+
+// TestWorkersSameOutput checks that the file does not depend on the number
+// of workers, over row groups, pages and batches of many sizes.
+func TestWorkersSameOutput(t *testing.T) {
+	for _, tt := range []struct {
+		size int64
+		opts Options
+	}{
+		{1 << 20, Options{}},
+		{512 << 10, Options{RowGroupRows: 1000, PageBufferBytes: 4 << 10, DictionaryBytes: 2 << 10}},
+		{512 << 10, Options{RowGroupRows: 4096}}, // row groups of one full batch
+		{8 << 10, Options{RowGroupRows: 7}},
+	} {
+		var in bytes.Buffer
+		st, err := tradegen.Write(&in, tt.size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts := tt.opts
+		t.Run(fmt.Sprintf("rows=%d,page=%d", opts.RowGroupRows, opts.PageBufferBytes), func(t *testing.T) {
+			var want []byte
+			for _, workers := range []int{1, 2, 3, 10} {
+				opts.Workers = workers
+				var out bytes.Buffer
+				n, err := Convert(context.Background(), bytes.NewReader(in.Bytes()), &out, tradesSchema(), opts)
+				if err != nil {
+					t.Fatalf("workers=%d: %v", workers, err)
+				}
+				if n != st.Rows {
+					t.Errorf("workers=%d: wrote %d rows, want %d", workers, n, st.Rows)
+				}
+				if want == nil {
+					want = out.Bytes()
+					f, err := parquet.OpenFile(bytes.NewReader(want), int64(len(want)))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if f.NumRows() != st.Rows {
+						t.Fatalf("file has %d rows, want %d", f.NumRows(), st.Rows)
+					}
+					continue
+				}
+				if !bytes.Equal(out.Bytes(), want) {
+					t.Errorf("workers=%d: the file differs from the one of 1 worker", workers)
+				}
+			}
+		})
+	}
+}
+
+// failingWriter fails once more than n bytes are written to it.
+type failingWriter struct {
+	n   int
+	err error
+}
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if len(p) > w.n {
+		k := w.n
+		w.n = 0
+		return k, w.err
+	}
+	w.n -= len(p)
+	return len(p), nil
+}
+
+func TestWriteError(t *testing.T) {
+	var in bytes.Buffer
+	if _, err := tradegen.Write(&in, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	errDisk := errors.New("disk full")
+	for _, limit := range []int{0, 100, 50 << 10} {
+		for _, workers := range []int{1, 2, 3} {
+			t.Run(fmt.Sprintf("limit=%d/workers=%d", limit, workers), func(t *testing.T) {
+				w := &failingWriter{n: limit, err: errDisk}
+				opts := Options{RowGroupRows: 2000, Workers: workers}
+				_, err := Convert(context.Background(), bytes.NewReader(in.Bytes()), w, tradesSchema(), opts)
+				if !errors.Is(err, errDisk) {
+					t.Errorf("error %v, want %v", err, errDisk)
+				}
+			})
+		}
+	}
+}
+
+// cancelingReader cancels a context once it has read n bytes.
+type cancelingReader struct {
+	r      io.Reader
+	n      int
+	cancel context.CancelFunc
+}
+
+func (r *cancelingReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if r.n -= n; r.n <= 0 {
+		r.cancel()
+	}
+	return n, err
+}
+
+func TestCanceledWhileConverting(t *testing.T) {
+	var in bytes.Buffer
+	st, err := tradegen.Write(&in, 4<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, workers := range []int{1, 2} {
+		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			src := &cancelingReader{r: bytes.NewReader(in.Bytes()), n: 3 << 19, cancel: cancel}
+			n, err := Convert(ctx, src, io.Discard, tradesSchema(), Options{RowGroupRows: 10000, Workers: workers})
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("error %v, want context.Canceled", err)
+			}
+			// Canceled after 1.5 MiB of the 4 MiB were read.
+			if n >= st.Rows/2 {
+				t.Errorf("wrote %d rows of %d, want fewer than half", n, st.Rows)
+			}
+		})
+	}
+}
+
+func TestHeaderOnly(t *testing.T) {
+	for _, workers := range []int{1, 2} {
+		var out bytes.Buffer
+		s := schemaOf(fieldSpec{"a", typev1.FieldType_FIELD_TYPE_INTEGER}, fieldSpec{"b", typev1.FieldType_FIELD_TYPE_DATETIME})
+		n, err := Convert(context.Background(), strings.NewReader("a,b\n"), &out, s, Options{Workers: workers})
+		if err != nil || n != 0 {
+			t.Fatalf("workers=%d: Convert = %d, %v", workers, n, err)
+		}
+		names, _, rows, f := readBack(t, out.Bytes())
+		if !slices.Equal(names, []string{"a", "b"}) || len(rows) != 0 || len(f.RowGroups()) != 0 {
+			t.Errorf("workers=%d: columns %q, %d rows, %d row groups", workers, names, len(rows), len(f.RowGroups()))
+		}
+	}
+}
+
+// BenchmarkConvertSerial is BenchmarkConvert with one worker.
+func BenchmarkConvertSerial(b *testing.B) {
+	var in bytes.Buffer
+	if _, err := tradegen.Write(&in, 32<<20); err != nil {
+		b.Fatal(err)
+	}
+	s := tradesSchema()
+	var out bytes.Buffer
+	b.SetBytes(int64(in.Len()))
+	for b.Loop() {
+		out.Reset()
+		if _, err := Convert(context.Background(), bytes.NewReader(in.Bytes()), &out, s, Options{Workers: 1}); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -17,6 +17,13 @@ func digits(f []byte) (int64, bool) {
 	return n, true
 }
 
+// digits2 parses two ASCII digits.
+func digits2(a, b byte) (int64, bool) {
+	a -= '0'
+	b -= '0'
+	return int64(a)*10 + int64(b), a <= 9 && b <= 9
+}
+
 // daysFromCivil returns the days from 1970-01-01 to the given proleptic
 // Gregorian date (Howard Hinnant's algorithm).
 func daysFromCivil(y, m, d int64) int64 {
@@ -53,8 +60,8 @@ func parseDate(f []byte) (int64, bool) {
 		return 0, false
 	}
 	y, ok1 := digits(f[:4])
-	m, ok2 := digits(f[5:7])
-	d, ok3 := digits(f[8:10])
+	m, ok2 := digits2(f[5], f[6])
+	d, ok3 := digits2(f[8], f[9])
 	if !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || d < 1 || d > daysIn(y, m) {
 		return 0, false
 	}
@@ -69,29 +76,35 @@ func parseClock(f []byte) (sec, nsec int64, rest []byte, ok bool) {
 	if len(f) < 8 || f[2] != ':' || f[5] != ':' {
 		return 0, 0, nil, false
 	}
-	h, ok1 := digits(f[:2])
-	m, ok2 := digits(f[3:5])
-	s, ok3 := digits(f[6:8])
+	h, ok1 := digits2(f[0], f[1])
+	m, ok2 := digits2(f[3], f[4])
+	s, ok3 := digits2(f[6], f[7])
 	if !ok1 || !ok2 || !ok3 || h > 23 || m > 59 || s > 60 {
 		return 0, 0, nil, false
 	}
 	f = f[8:]
 	if len(f) > 0 && f[0] == '.' {
 		i := 1
-		scale := int64(1e9)
-		for ; i < len(f) && f[i] >= '0' && f[i] <= '9'; i++ {
-			if scale > 1 {
-				scale /= 10
-				nsec += int64(f[i]-'0') * scale
+		for ; i < len(f) && i <= 9; i++ {
+			c := f[i] - '0'
+			if c > 9 {
+				break
 			}
+			nsec = nsec*10 + int64(c)
 		}
 		if i == 1 {
 			return 0, 0, nil, false
+		}
+		nsec *= nanoScale[i-1]
+		for ; i < len(f) && f[i] >= '0' && f[i] <= '9'; i++ {
 		}
 		f = f[i:]
 	}
 	return h*3600 + m*60 + s, nsec, f, true
 }
+
+// nanoScale[n] turns n fraction digits into nanoseconds.
+var nanoScale = [...]int64{1e9, 1e8, 1e7, 1e6, 1e5, 1e4, 1e3, 1e2, 1e1, 1}
 
 // parseTime parses "15:04:05[.fraction]" into nanoseconds since midnight.
 func parseTime(f []byte) (int64, bool) {
@@ -109,13 +122,37 @@ type datetime struct {
 	offset bool  // the text had "Z" or an offset
 }
 
+// dateCache remembers the last date a column parsed: dates repeat row
+// after row.
+type dateCache struct {
+	text [10]byte
+	days int64
+	ok   bool // text and days are set
+}
+
+// parse is parseDate through the cache; a nil cache parses.
+func (c *dateCache) parse(f []byte) (int64, bool) {
+	if c == nil {
+		return parseDate(f)
+	}
+	if c.ok && string(f) == string(c.text[:]) {
+		return c.days, true
+	}
+	days, ok := parseDate(f)
+	if ok && len(f) == len(c.text) {
+		copy(c.text[:], f)
+		c.days, c.ok = days, true
+	}
+	return days, ok
+}
+
 // parseDatetime parses "2006-01-02T15:04:05[.fraction][Z|+hh:mm|-hh:mm]" (a
-// space may replace the T).
-func parseDatetime(f []byte) (datetime, bool) {
+// space may replace the T), its date through dc (which may be nil).
+func parseDatetime(f []byte, dc *dateCache) (datetime, bool) {
 	if len(f) < 19 || (f[10] != 'T' && f[10] != ' ') {
 		return datetime{}, false
 	}
-	days, ok := parseDate(f[:10])
+	days, ok := dc.parse(f[:10])
 	if !ok {
 		return datetime{}, false
 	}
@@ -129,8 +166,8 @@ func parseDatetime(f []byte) (datetime, bool) {
 	case len(rest) == 1 && rest[0] == 'Z':
 		d.offset = true
 	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
-		h, ok1 := digits(rest[1:3])
-		m, ok2 := digits(rest[4:6])
+		h, ok1 := digits2(rest[1], rest[2])
+		m, ok2 := digits2(rest[4], rest[5])
 		if !ok1 || !ok2 || h > 23 || m > 59 {
 			return datetime{}, false
 		}
