@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -344,10 +345,20 @@ func (s *Server) validate(ctx context.Context, req *validatorv1.ValidateRequest,
 	if conv != nil {
 		c := conv
 		conv = nil
-		if err := c.finish(); err != nil {
+		switch err := c.finish(); {
+		case errors.As(err, new(*parquetout.Error)):
+			// A value the Parquet file cannot hold (such as a nanosecond
+			// timestamp after the first row group chose microseconds): the
+			// rows are valid, so the job goes on without the Parquet file
+			// and says why.
+			pq.w.Abort()
+			delete(outs, "parquet_output.key")
+			res.Warnings = append(res.Warnings, "no Parquet file was written: "+strings.TrimPrefix(err.Error(), "parquetout: "))
+		case err != nil:
 			return nil, fmt.Errorf("write Parquet output: %w", err)
+		default:
+			res.ParquetSizeBytes = pq.n.n
 		}
-		res.ParquetSizeBytes = pq.n.n
 	}
 	if o := outs["schema_output.key"]; o != nil {
 		b, err := tableschema.MarshalJSON(res.GetSchema())
@@ -412,10 +423,12 @@ func (s *Server) commit(ctx context.Context, req *validatorv1.ValidateRequest, o
 }
 
 // conversion converts the normalized rows written to it into Parquet on
-// its own goroutine.
+// its own goroutine. Once the conversion has failed on a value, writes are
+// discarded, so the normalized output it tees from carries on.
 type conversion struct {
-	pw   *io.PipeWriter
-	done chan error
+	pw     *io.PipeWriter
+	done   chan error
+	failed bool
 }
 
 func startConversion(ctx context.Context, dst io.Writer, s *typev1.Schema) *conversion {
@@ -434,7 +447,17 @@ func startConversion(ctx context.Context, dst io.Writer, s *typev1.Schema) *conv
 }
 
 // Write implements io.Writer.
-func (c *conversion) Write(p []byte) (int, error) { return c.pw.Write(p) }
+func (c *conversion) Write(p []byte) (int, error) {
+	if c.failed {
+		return len(p), nil
+	}
+	n, err := c.pw.Write(p)
+	if errors.As(err, new(*parquetout.Error)) {
+		c.failed = true
+		return len(p), nil
+	}
+	return n, err
+}
 
 // finish ends the input and waits for the conversion.
 func (c *conversion) finish() error {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -506,5 +507,43 @@ func TestErrorReportSchema(t *testing.T) {
 	}
 	if !bytes.Contains(r["sample_errors"], []byte(`"row_number": "0"`)) {
 		t.Errorf("sample_errors = %s, want protojson int64 strings", r["sample_errors"])
+	}
+}
+
+// TestServerParquetValueError: a valid datetime the Parquet file cannot
+// hold (nanoseconds chose the unit, then a year past 2262) does not fail
+// validation: the job's other outputs are written, the Parquet output is
+// not, and a warning says why.
+func TestServerParquetValueError(t *testing.T) {
+	for _, infer := range []bool{false, true} {
+		t.Run(fmt.Sprintf("infer=%v", infer), func(t *testing.T) {
+			h := newDirHarness(t, WithProgressInterval(0))
+			src := "d,n\n2026-01-01T00:00:00.123456789Z,1\n2300-01-01T00:00:00Z,2\n"
+			h.put(t, "in/a.csv", src)
+			req := fullRequest("in/a.csv")
+			if !infer {
+				req.Schema = &typev1.Schema{Fields: []*typev1.Field{
+					{Name: "d", Type: typev1.FieldType_FIELD_TYPE_DATETIME},
+					{Name: "n", Type: typev1.FieldType_FIELD_TYPE_INTEGER},
+				}}
+			}
+			msgs, err := h.call(context.Background(), req)
+			if err != nil {
+				t.Fatalf("Validate: %v", err)
+			}
+			res := msgs[len(msgs)-1].GetResult()
+			if res.GetRowsValid() != 2 || res.GetParquetSizeBytes() != 0 {
+				t.Fatalf("result = %v, want 2 valid rows and no Parquet", res)
+			}
+			if len(res.GetWarnings()) == 0 || !strings.Contains(res.GetWarnings()[len(res.GetWarnings())-1], "no Parquet file was written: row 3 (line 3), column 1 (\"d\")") {
+				t.Errorf("warnings = %q, want one saying why there is no Parquet file", res.GetWarnings())
+			}
+			if got := h.get(t, outputKeys[0]); got != src {
+				t.Errorf("normalized = %q, want %q", got, src)
+			}
+			if _, err := h.dir.Stat(context.Background(), outputKeys[2]); !errors.Is(err, storage.ErrNotFound) {
+				t.Errorf("Parquet output: Stat = %v, want not found", err)
+			}
+		})
 	}
 }
