@@ -389,6 +389,7 @@ sha256:           9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a
 idempotency key:  k1
 dialect given:    delimiter ";"
 options:          max invalid ratio 0.5, error sample size 50
+analysis:         percentiles 0.9, 0.1; columns price, qty
 schema:           price number required, qty integer, symbol string
 rows:             5: 3 valid, 2 rejected
 dialect used:     delimiter ";", quote "\"", double quote, header rows 1, line terminator "\r\n", encoding utf-8

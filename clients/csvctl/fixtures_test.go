@@ -78,6 +78,7 @@ func jobOK() *ingestv1.Job {
 		SizeBytes: 1536, Sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
 		Schema: sampleSchema(), Dialect: &typev1.Dialect{Delimiter: ";"}, IdempotencyKey: "k1",
 		ValidationOptions: &typev1.ValidationOptions{MaxInvalidRatio: f64(0.5), ErrorSampleSize: 50},
+		AnalysisOptions:   &ingestv1.AnalysisOptions{Percentiles: []float64{0.9, 0.1}, Columns: []string{"price", "qty"}},
 		Progress:          &ingestv1.Progress{Stage: ingestv1.Job_STATE_ANALYZING, BytesProcessed: 1536, BytesTotal: 1536, RowsProcessed: 5},
 		Validation: &ingestv1.ValidationSummary{RowsTotal: 5, RowsValid: 3, RowsRejected: 2, Schema: sampleSchema(),
 			Dialect: &typev1.Dialect{Delimiter: ";", QuoteChar: `"`, DoubleQuote: proto.Bool(true), HeaderRows: proto.Int32(1),

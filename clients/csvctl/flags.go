@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -239,5 +240,76 @@ func (o *optionalRatio) Set(s string) error {
 		return errors.New("want a number from 0 to 1, such as 0.05")
 	}
 	o.value, o.set = v, true
+	return nil
+}
+
+// maxPercentiles is the most percentiles AnalysisOptions may carry.
+const maxPercentiles = 100
+
+// maxColumns is the most columns AnalysisOptions may name.
+const maxColumns = 4096
+
+// percentileList is a flag.Value for percentiles given as fractions in
+// [0, 1] separated by commas, such as 0.1,0.5,0.9; a flag given again adds
+// to the list. Each percentile may be given once.
+type percentileList []float64
+
+// String implements flag.Value.
+func (p *percentileList) String() string {
+	if p == nil {
+		return ""
+	}
+	parts := make([]string, len(*p))
+	for i, v := range *p {
+		parts[i] = strconv.FormatFloat(v, 'g', -1, 64)
+	}
+	return strings.Join(parts, ",")
+}
+
+// Set implements flag.Value.
+func (p *percentileList) Set(s string) error {
+	for _, part := range strings.Split(s, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(part), 64)
+		if err != nil || !(v >= 0 && v <= 1) {
+			return fmt.Errorf("%q is not a fraction from 0 to 1; want percentiles such as 0.1,0.5,0.9", strings.TrimSpace(part))
+		}
+		if slices.Contains(*p, v) {
+			return fmt.Errorf("the percentile %v is given twice", v)
+		}
+		*p = append(*p, v)
+	}
+	if len(*p) > maxPercentiles {
+		return fmt.Errorf("%d percentiles; at most %d may be given", len(*p), maxPercentiles)
+	}
+	return nil
+}
+
+// columnList is a flag.Value for column names separated by commas, such as
+// price,qty, each exactly as in the file's header; a flag given again adds
+// to the list. Each name must be non-empty and given once.
+type columnList []string
+
+// String implements flag.Value.
+func (c *columnList) String() string {
+	if c == nil {
+		return ""
+	}
+	return strings.Join(*c, ",")
+}
+
+// Set implements flag.Value.
+func (c *columnList) Set(s string) error {
+	for _, name := range strings.Split(s, ",") {
+		if name == "" {
+			return errors.New("a column name is empty; want names separated by commas, such as price,qty")
+		}
+		if slices.Contains(*c, name) {
+			return fmt.Errorf("the column %q is given twice", name)
+		}
+		*c = append(*c, name)
+	}
+	if len(*c) > maxColumns {
+		return fmt.Errorf("%d columns; at most %d may be given", len(*c), maxColumns)
+	}
 	return nil
 }

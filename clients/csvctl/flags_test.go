@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -66,6 +67,24 @@ func TestUploadFlags(t *testing.T) {
 		{"neutralize formulas", []string{"--neutralize-formulas"}, func(m *ingestv1.UploadMetadata) {
 			m.ValidationOptions = &typev1.ValidationOptions{NeutralizeFormulas: true}
 		}},
+		{"percentiles", []string{"--percentiles", "0.1,0.5,0.9"}, func(m *ingestv1.UploadMetadata) {
+			m.AnalysisOptions = &ingestv1.AnalysisOptions{Percentiles: []float64{0.1, 0.5, 0.9}}
+		}},
+		{"percentiles with spaces, bounds, order kept", []string{"--percentiles= 1, 0 ,0.05"}, func(m *ingestv1.UploadMetadata) {
+			m.AnalysisOptions = &ingestv1.AnalysisOptions{Percentiles: []float64{1, 0, 0.05}}
+		}},
+		{"percentiles given twice add up", []string{"--percentiles", "0.99", "--percentiles", "0.01"}, func(m *ingestv1.UploadMetadata) {
+			m.AnalysisOptions = &ingestv1.AnalysisOptions{Percentiles: []float64{0.99, 0.01}}
+		}},
+		{"columns", []string{"--columns", "price,qty"}, func(m *ingestv1.UploadMetadata) {
+			m.AnalysisOptions = &ingestv1.AnalysisOptions{Columns: []string{"price", "qty"}}
+		}},
+		{"columns kept exactly", []string{"--columns", "Trade Date, prix €"}, func(m *ingestv1.UploadMetadata) {
+			m.AnalysisOptions = &ingestv1.AnalysisOptions{Columns: []string{"Trade Date", " prix €"}}
+		}},
+		{"percentiles and columns", []string{"--columns", "price", "--percentiles", "0.95", "--columns", "qty"}, func(m *ingestv1.UploadMetadata) {
+			m.AnalysisOptions = &ingestv1.AnalysisOptions{Percentiles: []float64{0.95}, Columns: []string{"price", "qty"}}
+		}},
 		{"everything", []string{"--schema", schemaPath, "--delimiter", ";", "--header-rows", "1", "--encoding", "utf-8",
 			"--max-invalid-rows", "100", "--max-invalid-ratio", "1", "--error-sample-size", "5", "--neutralize-formulas", "--idempotency-key", "k"},
 			func(m *ingestv1.UploadMetadata) {
@@ -116,6 +135,18 @@ func TestUploadFlagErrors(t *testing.T) {
 		{[]string{"--max-invalid-ratio", "NaN"}, `invalid value "NaN" for flag -max-invalid-ratio`},
 		{[]string{"--max-invalid-ratio", "5%"}, `invalid value "5%" for flag -max-invalid-ratio`},
 		{[]string{"--error-sample-size", "10001"}, `invalid value "10001" for flag -error-sample-size: want an integer from 0 to 10000`},
+		{[]string{"--percentiles", "90"}, `invalid value "90" for flag -percentiles: "90" is not a fraction from 0 to 1; want percentiles such as 0.1,0.5,0.9`},
+		{[]string{"--percentiles", "0.1,-0.1"}, `invalid value "0.1,-0.1" for flag -percentiles: "-0.1" is not a fraction from 0 to 1`},
+		{[]string{"--percentiles", "0.1,,0.9"}, `invalid value "0.1,,0.9" for flag -percentiles: "" is not a fraction from 0 to 1`},
+		{[]string{"--percentiles", "NaN"}, `invalid value "NaN" for flag -percentiles: "NaN" is not a fraction from 0 to 1`},
+		{[]string{"--percentiles", "25%"}, `invalid value "25%" for flag -percentiles: "25%" is not a fraction from 0 to 1`},
+		{[]string{"--percentiles", "0.5,0.50"}, `invalid value "0.5,0.50" for flag -percentiles: the percentile 0.5 is given twice`},
+		{[]string{"--percentiles", "0.5", "--percentiles", "0.5"}, `invalid value "0.5" for flag -percentiles: the percentile 0.5 is given twice`},
+		{[]string{"--percentiles", manyPercentiles(maxPercentiles + 1)}, `for flag -percentiles: 101 percentiles; at most 100 may be given`},
+		{[]string{"--columns", "a,,b"}, `invalid value "a,,b" for flag -columns: a column name is empty; want names separated by commas, such as price,qty`},
+		{[]string{"--columns", ""}, `invalid value "" for flag -columns: a column name is empty`},
+		{[]string{"--columns", "a,b", "--columns", "a"}, `invalid value "a" for flag -columns: the column "a" is given twice`},
+		{[]string{"--columns", manyColumns(maxColumns + 1)}, `for flag -columns: 4097 columns; at most 4096 may be given`},
 		{[]string{"--no-double-quote=maybe"}, `invalid boolean value "maybe" for -no-double-quote`},
 		{[]string{"--neutralize-formulas", "--bogus"}, "flag provided but not defined: -bogus"},
 	}
@@ -134,6 +165,24 @@ func TestUploadFlagErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// manyPercentiles is n distinct percentiles separated by commas.
+func manyPercentiles(n int) string {
+	parts := make([]string, n)
+	for i := range parts {
+		parts[i] = strconv.FormatFloat(float64(i)/float64(n), 'g', -1, 64)
+	}
+	return strings.Join(parts, ",")
+}
+
+// manyColumns is n distinct column names separated by commas.
+func manyColumns(n int) string {
+	parts := make([]string, n)
+	for i := range parts {
+		parts[i] = "c" + strconv.Itoa(i)
+	}
+	return strings.Join(parts, ",")
 }
 
 // TestSchemaFileErrors checks the schema files upload refuses: each fails

@@ -144,6 +144,24 @@ func TestFormatOptions(t *testing.T) {
 	}
 }
 
+func TestFormatAnalysisOptions(t *testing.T) {
+	tests := []struct {
+		o    *ingestv1.AnalysisOptions
+		want string
+	}{
+		{nil, ""},
+		{&ingestv1.AnalysisOptions{}, ""},
+		{&ingestv1.AnalysisOptions{Percentiles: []float64{0.9, 0.01, 1}}, "percentiles 0.9, 0.01, 1"},
+		{&ingestv1.AnalysisOptions{Columns: []string{"price"}}, "columns price"},
+		{&ingestv1.AnalysisOptions{Percentiles: []float64{0.5}, Columns: []string{"price", "trade date"}}, "percentiles 0.5; columns price, trade date"},
+	}
+	for _, tt := range tests {
+		if got := formatAnalysisOptions(tt.o); got != tt.want {
+			t.Errorf("formatAnalysisOptions(%v) = %q, want %q", tt.o, got, tt.want)
+		}
+	}
+}
+
 func TestFormatSchema(t *testing.T) {
 	s := &typev1.Schema{
 		Fields: []*typev1.Field{

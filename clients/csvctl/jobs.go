@@ -239,6 +239,9 @@ func writeJob(w io.Writer, j *ingestv1.Job) error {
 	if o := formatOptions(j.GetValidationOptions()); o != "" {
 		kv("options", o)
 	}
+	if o := formatAnalysisOptions(j.GetAnalysisOptions()); o != "" {
+		kv("analysis", o)
+	}
 	v := j.GetValidation()
 	switch {
 	case v.GetSchemaInferred() && len(v.GetSchema().GetFields()) > 0:
@@ -413,6 +416,24 @@ func formatOptions(o *typev1.ValidationOptions) string {
 		parts = append(parts, "neutralize formulas")
 	}
 	return strings.Join(parts, ", ")
+}
+
+// formatAnalysisOptions renders the analysis options that are set on one
+// line, such as `percentiles 0.1, 0.9; columns price, qty`; "" when none
+// is.
+func formatAnalysisOptions(o *ingestv1.AnalysisOptions) string {
+	var parts []string
+	if ps := o.GetPercentiles(); len(ps) > 0 {
+		s := make([]string, len(ps))
+		for i, p := range ps {
+			s[i] = strconv.FormatFloat(p, 'g', -1, 64)
+		}
+		parts = append(parts, "percentiles "+strings.Join(s, ", "))
+	}
+	if cs := o.GetColumns(); len(cs) > 0 {
+		parts = append(parts, "columns "+strings.Join(cs, ", "))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // formatErrorCounts renders error counts as the lines of a table by type

@@ -58,6 +58,11 @@
 //	--error-sample-size N   row errors kept as a sample and streamed, up to 10000 (default 100)
 //	--neutralize-formulas   prefix text cells starting with = + - @ with ' in the outputs
 //
+// Analysis flags of upload (what the report holds):
+//
+//	--percentiles P,P,...   percentiles as fractions, such as 0.1,0.5,0.9; the median is always added
+//	--columns NAME,NAME,... analyze only these columns, names exactly as in the header
+//
 // get prints the job with the dialect given and the one used (given and
 // detected), the schema (marked when inferred), the error total, the error
 // counts as a table by type and field, the first row errors, the warnings

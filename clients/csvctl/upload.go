@@ -60,6 +60,13 @@ The dialect flags say how the file is written; what they leave unset is
 detected from the file. The validation flags set how many invalid rows fail
 the job and what the outputs look like.
 
+--percentiles and --columns say what the report holds, as pandas'
+describe(percentiles=...) does: the percentiles are fractions from 0 to 1
+(the median is always added); the columns are names exactly as in the header
+(a name with a comma cannot be given here). A column the given schema lacks
+fails the upload; one the inferred schema lacks fails the job after
+validation.
+
 With --follow, upload then prints the job's events like 'csvctl watch', then
 the report table if the job succeeded, and exits like watch (0 SUCCEEDED,
 3 FAILED, 4 CANCELLED).`,
@@ -88,6 +95,9 @@ the report table if the job succeeded, and exits like watch (0 SUCCEEDED,
 			o.errorSampleSize = optionalInt{min: 0, max: maxErrorSampleSize}
 			fs.Var(&o.errorSampleSize, "error-sample-size", "row errors kept as a sample and streamed to watchers, `N` up to 10000 (default 100)")
 			fs.BoolVar(&o.neutralizeFormulas, "neutralize-formulas", false, "prefix text cells starting with = + - @ with ' in the outputs")
+			// Analysis options.
+			fs.Var(&o.percentiles, "percentiles", "percentiles the report gives, fractions such as `0.1,0.5,0.9`; the median is always added (default 0.25,0.5,0.75)")
+			fs.Var(&o.columns, "columns", "analyze only these columns, names as in the header such as `price,qty` (default: all)")
 			return func(ctx context.Context, args []string) int { return a.upload(ctx, args[0], o) }
 		},
 	}
@@ -119,6 +129,10 @@ type uploadOptions struct {
 	maxInvalidRatio    optionalRatio
 	errorSampleSize    optionalInt
 	neutralizeFormulas bool
+
+	// Analysis options.
+	percentiles percentileList
+	columns     columnList
 }
 
 // dialect returns the dialect the flags give, nil when they give none.
@@ -169,6 +183,15 @@ func (o *uploadOptions) validationOptions() *typev1.ValidationOptions {
 	return v
 }
 
+// analysisOptions returns the analysis options the flags give, nil when
+// they give none.
+func (o *uploadOptions) analysisOptions() *ingestv1.AnalysisOptions {
+	if len(o.percentiles) == 0 && len(o.columns) == 0 {
+		return nil
+	}
+	return &ingestv1.AnalysisOptions{Percentiles: o.percentiles, Columns: o.columns}
+}
+
 // metadata returns the upload metadata the flags give for the file at
 // path (without its size and SHA-256). A bad flag value is a usage error; a
 // schema file that cannot be sent is a *schemaFileError.
@@ -182,6 +205,7 @@ func (o *uploadOptions) metadata(path string) (*ingestv1.UploadMetadata, error) 
 		IdempotencyKey:    o.idempotencyKey,
 		Dialect:           d,
 		ValidationOptions: o.validationOptions(),
+		AnalysisOptions:   o.analysisOptions(),
 	}
 	if o.schemaPath != "" {
 		if meta.TableSchema, err = readTableSchema(o.schemaPath); err != nil {

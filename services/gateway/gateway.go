@@ -46,9 +46,13 @@
 //	                                    the dialect (UploadMetadata.dialect)
 //	max_invalid_rows, max_invalid_ratio, error_sample_size, neutralize_formulas
 //	                                    the validation options
+//	percentiles, columns                the analysis options, each one value
+//	                                    separated by commas (0.1,0.5,0.9;
+//	                                    price,qty)
 //
 // Booleans are parsed with strconv.ParseBool (true, false, 1, 0, ...),
-// integers as decimal; a value that does not parse, or a schema that is not
+// integers as decimal, percentiles as decimal numbers (spaces around each
+// allowed), column names exactly as given; a value that does not parse, or a schema that is not
 // a JSON object, is answered 400 with a BadRequest field violation naming the
 // parameter, before ingest is called. Two encodings:
 //

@@ -573,6 +573,8 @@ func checkUploadParameters(t *testing.T, op any) {
 		Parameters []struct {
 			Name, In, Type, Format string
 			Description            string
+			Items                  struct{ Type string }
+			CollectionFormat       string
 		}
 	}
 	if err := json.Unmarshal(raw, &o); err != nil {
@@ -583,14 +585,14 @@ func checkUploadParameters(t *testing.T, op any) {
 		if p.In == "query" && p.Description == "" {
 			t.Errorf("parameter %s has no description", p.Name)
 		}
-		got = append(got, strings.Join(strings.Fields(p.Name+" "+p.In+" "+p.Type+" "+p.Format), " "))
+		got = append(got, strings.Join(strings.Fields(p.Name+" "+p.In+" "+p.Type+" "+p.Format+" "+p.Items.Type+" "+p.CollectionFormat), " "))
 	}
 	want := []string{
 		"file_name query string", "sha256 query string", "idempotency_key query string", "schema query string",
 		"delimiter query string", "quote_char query string", "double_quote query boolean", "escape_char query string",
 		"header_rows query integer int32", "skip_initial_space query boolean", "comment_prefix query string", "encoding query string",
 		"max_invalid_rows query integer int64", "max_invalid_ratio query number double", "error_sample_size query integer int32",
-		"neutralize_formulas query boolean", "body body",
+		"neutralize_formulas query boolean", "percentiles query array number csv", "columns query array string csv", "body body",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("upload parameters:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -137,3 +137,69 @@ func TestAgainstIngest(t *testing.T) {
 		t.Errorf("list: %d %s", resp.StatusCode, got)
 	}
 }
+
+// TestAnalysisOptionsAgainstIngest uploads through the gateway to the real
+// ingest server with percentiles and columns: valid ones are on the job,
+// invalid ones are answered 400 with ingest's field violation naming the
+// percentile or column.
+func TestAnalysisOptionsAgainstIngest(t *testing.T) {
+	store, err := storage.NewDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := ingest.OpenJobStore(filepath.Join(t.TempDir(), "jobs.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = jobs.Close() })
+	srv := grpcx.NewServer(grpcx.ServerConfig{Logger: discard})
+	ingestv1.RegisterIngestServiceServer(srv, ingest.NewServer(store, jobs, nil, nil, ingest.WithLogger(discard)))
+	h, err := gateway.New(t.Context(), grpctest.Serve(t, srv), gateway.WithLogger(discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(h)
+	t.Cleanup(ts.Close)
+	e := &env{url: ts.URL, client: ts.Client()}
+	file := csvBody(1000)
+
+	for _, enc := range uploadEncodings {
+		t.Run(enc.name+"/accepted", func(t *testing.T) {
+			resp, got := e.do(t, enc.request(t, e, [][2]string{{"schema", testSchemaJSON}, {"percentiles", "0.9,0.1"}, {"columns", "price"}}, file))
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("upload: status %d, body %s", resp.StatusCode, got)
+			}
+			var up struct {
+				Job struct {
+					AnalysisOptions struct {
+						Percentiles []float64 `json:"percentiles"`
+						Columns     []string  `json:"columns"`
+					} `json:"analysis_options"`
+				} `json:"job"`
+			}
+			if err := json.Unmarshal(got, &up); err != nil {
+				t.Fatalf("upload answer %s: %v", got, err)
+			}
+			o := up.Job.AnalysisOptions
+			if len(o.Percentiles) != 2 || o.Percentiles[0] != 0.9 || o.Percentiles[1] != 0.1 || len(o.Columns) != 1 || o.Columns[0] != "price" {
+				t.Errorf("job's analysis options %+v, want percentiles [0.9 0.1] and columns [price]", o)
+			}
+		})
+		refused := []struct {
+			name   string
+			params [][2]string
+			field  string
+		}{
+			{"percentile out of range", [][2]string{{"percentiles", "0.5,1.5"}}, "metadata.analysis_options.percentiles[1]"},
+			{"duplicate percentile", [][2]string{{"percentiles", "0.5,0.50"}}, "metadata.analysis_options.percentiles[1]"},
+			{"empty column", [][2]string{{"columns", "id,"}}, "metadata.analysis_options.columns[1]"},
+			{"column not in the schema", [][2]string{{"schema", testSchemaJSON}, {"columns", "id,qty"}}, "metadata.analysis_options.columns[1]"},
+		}
+		for _, tc := range refused {
+			t.Run(enc.name+"/"+tc.name, func(t *testing.T) {
+				resp, got := e.do(t, enc.request(t, e, tc.params, file))
+				checkError(t, resp, got, http.StatusBadRequest, codes.InvalidArgument, tc.field)
+			})
+		}
+	}
+}

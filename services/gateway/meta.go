@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -22,6 +23,9 @@ type metaField struct {
 	kind string
 	// format is the OpenAPI format of integers and numbers.
 	format string
+	// items is the OpenAPI type of an array's items; an array parameter is
+	// one comma-separated value (collectionFormat csv).
+	items string
 	// doc describes the parameter in the OpenAPI document.
 	doc string
 	// set parses value into m. An error is a message about the value; the
@@ -131,6 +135,17 @@ var metaFields = []metaField{
 			options(m).NeutralizeFormulas = b
 			return nil
 		}},
+	{name: "percentiles", kind: "array", items: "number",
+		doc: "The percentiles the report gives for numeric, date and datetime columns, as fractions in [0, 1] separated by commas, " +
+			"such as 0.1,0.5,0.9 (at most 100); as in pandas' describe(percentiles=...), the median is always added. 0.25,0.5,0.75 when unset.",
+		set: setPercentiles},
+	{name: "columns", kind: "array", items: "string",
+		doc: "The columns to analyze, their names exactly as in the header separated by commas, such as price,qty (at most 4096; " +
+			"a name holding a comma can only be given over gRPC). All columns when unset.",
+		set: func(m *ingestv1.UploadMetadata, v string) error {
+			analysisOptions(m).Columns = strings.Split(v, ",")
+			return nil
+		}},
 }
 
 // metaFieldNames lists the names of metaFields, for error messages.
@@ -166,6 +181,31 @@ func options(m *ingestv1.UploadMetadata) *typev1.ValidationOptions {
 		m.ValidationOptions = &typev1.ValidationOptions{}
 	}
 	return m.ValidationOptions
+}
+
+// analysisOptions returns m's analysis options, creating them when unset.
+func analysisOptions(m *ingestv1.UploadMetadata) *ingestv1.AnalysisOptions {
+	if m.AnalysisOptions == nil {
+		m.AnalysisOptions = &ingestv1.AnalysisOptions{}
+	}
+	return m.AnalysisOptions
+}
+
+// setPercentiles parses v, numbers separated by commas (spaces around each
+// allowed), into m's analysis options. Only the syntax is checked here;
+// ingest checks the range, duplicates and the count.
+func setPercentiles(m *ingestv1.UploadMetadata, v string) error {
+	parts := strings.Split(v, ",")
+	ps := make([]float64, len(parts))
+	for i, part := range parts {
+		f, err := strconv.ParseFloat(strings.TrimSpace(part), 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return fmt.Errorf("%q is not a list of numbers separated by commas, such as 0.1,0.5,0.9: item %d, %q, is not a number", v, i+1, part)
+		}
+		ps[i] = f
+	}
+	analysisOptions(m).Percentiles = ps
+	return nil
 }
 
 // setTableSchema parses v, Table Schema JSON text, into m.TableSchema. Only

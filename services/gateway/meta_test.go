@@ -112,6 +112,27 @@ func TestUploadMetadataParameters(t *testing.T) {
 			func(m *ingestv1.UploadMetadata) {
 				m.ValidationOptions = &typev1.ValidationOptions{MaxInvalidRows: ptr(int64(10)), MaxInvalidRatio: ptr(1.0), NeutralizeFormulas: true}
 			}},
+		{"percentiles", [][2]string{{"percentiles", "0.1,0.5,0.9"}}, func(m *ingestv1.UploadMetadata) {
+			m.AnalysisOptions = &ingestv1.AnalysisOptions{Percentiles: []float64{0.1, 0.5, 0.9}}
+		}},
+		{"percentiles with spaces, unsorted, bounds", [][2]string{{"percentiles", " 1 , 0,0.05 ,1e-3"}}, func(m *ingestv1.UploadMetadata) {
+			m.AnalysisOptions = &ingestv1.AnalysisOptions{Percentiles: []float64{1, 0, 0.05, 0.001}}
+		}},
+		{"one percentile", [][2]string{{"percentiles", "0.99"}}, func(m *ingestv1.UploadMetadata) {
+			m.AnalysisOptions = &ingestv1.AnalysisOptions{Percentiles: []float64{0.99}}
+		}},
+		{"percentiles out of range go to ingest", [][2]string{{"percentiles", "90,-1"}}, func(m *ingestv1.UploadMetadata) {
+			m.AnalysisOptions = &ingestv1.AnalysisOptions{Percentiles: []float64{90, -1}}
+		}},
+		{"columns", [][2]string{{"columns", "price,qty"}}, func(m *ingestv1.UploadMetadata) {
+			m.AnalysisOptions = &ingestv1.AnalysisOptions{Columns: []string{"price", "qty"}}
+		}},
+		{"columns kept exactly", [][2]string{{"columns", "Trade Date, prix €,,x"}}, func(m *ingestv1.UploadMetadata) {
+			m.AnalysisOptions = &ingestv1.AnalysisOptions{Columns: []string{"Trade Date", " prix €", "", "x"}}
+		}},
+		{"percentiles and columns", [][2]string{{"columns", "price"}, {"percentiles", "0.01,0.99"}}, func(m *ingestv1.UploadMetadata) {
+			m.AnalysisOptions = &ingestv1.AnalysisOptions{Percentiles: []float64{0.01, 0.99}, Columns: []string{"price"}}
+		}},
 		{"everything", [][2]string{
 			{"sha256", "ff"}, {"idempotency_key", "k"}, {"schema", testSchemaJSON}, {"delimiter", ";"}, {"header_rows", "1"},
 			{"encoding", "utf-8-sig"}, {"max_invalid_ratio", "0.5"}, {"error_sample_size", "10000"},
@@ -175,6 +196,11 @@ func TestUploadMetadataRejected(t *testing.T) {
 		{"max_invalid_ratio", "inf", `max_invalid_ratio: "inf" is not a number`},
 		{"error_sample_size", "-", `error_sample_size: "-" is not an integer`},
 		{"error_sample_size", "1e3", `error_sample_size: "1e3" is not an integer`},
+		{"percentiles", "", `percentiles: "" is not a list of numbers separated by commas, such as 0.1,0.5,0.9: item 1, "", is not a number`},
+		{"percentiles", "0.1;0.9", `percentiles: "0.1;0.9" is not a list of numbers separated by commas, such as 0.1,0.5,0.9: item 1, "0.1;0.9", is not a number`},
+		{"percentiles", "0.1,,0.9", `percentiles: "0.1,,0.9" is not a list of numbers separated by commas, such as 0.1,0.5,0.9: item 2, "", is not a number`},
+		{"percentiles", "0.1,NaN", `percentiles: "0.1,NaN" is not a list of numbers separated by commas, such as 0.1,0.5,0.9: item 2, "NaN", is not a number`},
+		{"percentiles", "25%", `percentiles: "25%" is not a list of numbers separated by commas, such as 0.1,0.5,0.9: item 1, "25%", is not a number`},
 	}
 	for _, enc := range uploadEncodings {
 		for _, tc := range tests {

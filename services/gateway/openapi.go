@@ -24,7 +24,8 @@ var handWrittenPaths = map[string]any{
 			"description": "Send the file as a raw body (Content-Type text/csv or application/octet-stream; metadata in the query) " +
 				"or as multipart/form-data whose fields, named like the query parameters, come before the part named file; " +
 				"in a multipart body the schema may also be a file part named schema. The dialect parameters (delimiter to encoding) " +
-				"override detection; the validation options (max_invalid_rows to neutralize_formulas) set thresholds and outputs.",
+				"override detection; the validation options (max_invalid_rows to neutralize_formulas) set thresholds and outputs; " +
+				"percentiles and columns say what the statistical report holds.",
 			"operationId": "IngestService_UploadFileREST",
 			"tags":        []string{"IngestService"},
 			"consumes":    []string{"text/csv", "application/octet-stream", "multipart/form-data"},
@@ -70,6 +71,10 @@ func uploadQueryParameters() []any {
 		p := map[string]any{"name": f.name, "in": "query", "type": f.kind, "description": f.doc}
 		if f.format != "" {
 			p["format"] = f.format
+		}
+		if f.items != "" {
+			p["items"] = map[string]any{"type": f.items}
+			p["collectionFormat"] = "csv"
 		}
 		params = append(params, p)
 	}

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"testing"
@@ -504,6 +505,7 @@ type fakeAnalyzer struct {
 	calls    int
 	traceIDs []string
 	schemas  []*typev1.Schema
+	reqs     []*analyzerv1.AnalyzeRequest
 }
 
 func (a *fakeAnalyzer) Analyze(req *analyzerv1.AnalyzeRequest, stream analyzerv1.AnalyzerService_AnalyzeServer) error {
@@ -512,6 +514,7 @@ func (a *fakeAnalyzer) Analyze(req *analyzerv1.AnalyzeRequest, stream analyzerv1
 	n := a.calls
 	a.traceIDs = append(a.traceIDs, trace.SpanContextFromContext(stream.Context()).TraceID().String())
 	a.schemas = append(a.schemas, req.GetSchema())
+	a.reqs = append(a.reqs, req)
 	a.mu.Unlock()
 	if a.fn != nil {
 		return a.fn(n, req, stream)
@@ -546,6 +549,13 @@ func (a *fakeAnalyzer) Analyze(req *analyzerv1.AnalyzeRequest, stream analyzerv1
 		Report:          &typev1.Report{RowCount: rows, Columns: []*typev1.ColumnStats{{Name: "a", Type: typev1.FieldType_FIELD_TYPE_STRING, Count: rows}}},
 		ReportSizeBytes: int64(len(js)),
 	}}})
+}
+
+// requests returns the requests the analyzer received, in order.
+func (a *fakeAnalyzer) requests() []*analyzerv1.AnalyzeRequest {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.reqs)
 }
 
 func (a *fakeAnalyzer) callCount() int {

@@ -309,7 +309,7 @@ func (s *Server) execute(ctx context.Context, id string, job *ingestv1.Job) (ing
 		if err != nil {
 			return ingestv1.Job_STATE_VALIDATING, err
 		}
-		job, err = s.validated(ctx, id, res, rec)
+		job, err = s.validated(ctx, id, job.GetAnalysisOptions(), res, rec)
 		if err != nil || terminal(job.GetState()) {
 			return ingestv1.Job_STATE_VALIDATING, err
 		}
@@ -381,11 +381,12 @@ func errorSampleSize(o *typev1.ValidationOptions) int {
 }
 
 // validated records the end of validation: the job moves on to ANALYZING,
-// or fails when the invalid rows exceed a threshold of the job's options or
-// no row is valid. A failed job lists the rejects, the schema and the error
-// report, so that its user can see why; the normalized outputs it does not
-// list are removed once it has ended.
-func (s *Server) validated(ctx context.Context, id string, res *validatorv1.ValidationResult, rec *recorder) (*ingestv1.Job, error) {
+// or fails when the invalid rows exceed a threshold of the job's options, no
+// row is valid, or its analysis options ao name a column the validated
+// schema (given or inferred) lacks. A failed job lists the rejects, the
+// schema and the error report, so that its user can see why; the normalized
+// outputs it does not list are removed once it has ended.
+func (s *Server) validated(ctx context.Context, id string, ao *ingestv1.AnalysisOptions, res *validatorv1.ValidationResult, rec *recorder) (*ingestv1.Job, error) {
 	var failure string
 	switch {
 	case res.GetThresholdExceeded() != "":
@@ -394,6 +395,8 @@ func (s *Server) validated(ctx context.Context, id string, res *validatorv1.Vali
 		failure = "the file has no data rows"
 	case res.GetRowsValid() == 0:
 		failure = fmt.Sprintf("all %d rows were rejected; download the rejects artifact for the reasons", res.GetRowsTotal())
+	default:
+		failure = columnsFailure(ao, res.GetSchema())
 	}
 	// The outputs the job lists: the rejects always, the normalized rows
 	// only when the job goes on; the schema and error report when written.
@@ -406,7 +409,9 @@ func (s *Server) validated(ctx context.Context, id string, res *validatorv1.Vali
 	if failure == "" {
 		outputs = append(outputs,
 			output{ingestv1.Artifact_KIND_NORMALIZED, "the normalized rows", true},
-			output{ingestv1.Artifact_KIND_PARQUET, "the Parquet file", true})
+			// The validator leaves the Parquet file out, with a warning,
+			// when a valid value does not fit it.
+			output{ingestv1.Artifact_KIND_PARQUET, "the Parquet file", false})
 	}
 	outputs = append(outputs,
 		output{ingestv1.Artifact_KIND_REJECTS, "the rejected rows", true},
@@ -421,7 +426,7 @@ func (s *Server) validated(ctx context.Context, id string, res *validatorv1.Vali
 		case o.required:
 			return nil, s.missingOutput(ctx, "validation failed: the validator did not write "+o.what, err)
 		default:
-			s.log.WarnContext(ctx, "the validator did not write "+o.what+" of a failed job", "error", err.Error())
+			s.log.WarnContext(ctx, "the validator did not write "+o.what, "error", err.Error())
 		}
 	}
 	return s.update(ctx, id, ingestv1.Job_STATE_VALIDATING, func(job *ingestv1.Job) []*ingestv1.JobEvent {
@@ -467,6 +472,8 @@ func (s *Server) analyze(ctx context.Context, id string, job *ingestv1.Job) (*an
 		Range:          &typev1.ByteRange{},
 		RangeHasHeader: true,
 		Schema:         job.GetValidation().GetSchema(),
+		Quantiles:      analyzerQuantiles(job.GetAnalysisOptions()),
+		Columns:        job.GetAnalysisOptions().GetColumns(),
 		ReportOutput:   &typev1.ObjectRef{Key: objectKey(id, ingestv1.Artifact_KIND_REPORT)},
 	}
 	rec := s.newRecorder(id, ingestv1.Job_STATE_ANALYZING)

@@ -31,13 +31,14 @@ import (
 const maxFileNameBytes = 255
 
 // UploadFile implements ingestv1.IngestServiceServer. It reads the metadata
-// message and checks it, its Table Schema, dialect and validation options
-// included, before it stores any byte: a problem fails the upload at once
-// with INVALID_ARGUMENT and a field violation such as
-// `metadata.table_schema.fields[2].constraints.minimum`. It then streams the
+// message and checks it, its Table Schema, dialect, validation and analysis
+// options included, before it stores any byte: a problem fails the upload at
+// once with INVALID_ARGUMENT and a field violation such as
+// `metadata.table_schema.fields[2].constraints.minimum` or
+// `metadata.analysis_options.columns[1]` (a column the given schema lacks). It then streams the
 // chunks into jobs/{id}/source.csv while hashing them, and once the client
 // closes its side commits the object, records the job (PENDING, with the
-// typed schema, the dialect and the options) and answers with it. On any
+// typed schema, the dialect and both options) and answers with it. On any
 // failure, a client that sends nothing for longer than the idle timeout
 // included, it leaves neither an object nor a job behind.
 //
@@ -111,6 +112,7 @@ func (s *Server) upload(ctx context.Context, stream ingestv1.IngestService_Uploa
 		Schema:            schema,
 		Dialect:           md.GetDialect(),
 		ValidationOptions: md.GetValidationOptions(),
+		AnalysisOptions:   md.GetAnalysisOptions(),
 		IdempotencyKey:    md.GetIdempotencyKey(),
 		Artifacts:         []*ingestv1.Artifact{artifact(id, ingestv1.Artifact_KIND_SOURCE, size)},
 	}
@@ -333,7 +335,17 @@ func (s *Server) checkMetadata(md *ingestv1.UploadMetadata) (*typev1.Schema, err
 	if err := checkOptions(md.GetValidationOptions()); err != nil {
 		return nil, err
 	}
-	return parseTableSchema(md.GetTableSchema())
+	if err := checkAnalysisOptions(md.GetAnalysisOptions()); err != nil {
+		return nil, err
+	}
+	schema, err := parseTableSchema(md.GetTableSchema())
+	if err != nil {
+		return nil, err
+	}
+	if err := checkColumnsInSchema(md.GetAnalysisOptions(), schema); err != nil {
+		return nil, err
+	}
+	return schema, nil
 }
 
 // checkDialect checks the dialect given at upload (dialect.Check); a

@@ -41,7 +41,11 @@ type AnalyzeRequest struct {
 	// Where to write the report as JSON: the Report in protobuf's canonical
 	// JSON with proto field names, as described by the JSON Schema
 	// services/analyzer/report.schema.json. When unset, no object is written.
-	ReportOutput  *v1.ObjectRef `protobuf:"bytes,7,opt,name=report_output,json=reportOutput,proto3" json:"report_output,omitempty"`
+	ReportOutput *v1.ObjectRef `protobuf:"bytes,7,opt,name=report_output,json=reportOutput,proto3" json:"report_output,omitempty"`
+	// The columns to analyze, by the schema's field names; the report lists
+	// them in the schema's order. Empty means all columns. A name that is not
+	// a field of the schema fails the call with INVALID_ARGUMENT.
+	Columns       []string `protobuf:"bytes,8,rep,name=columns,proto3" json:"columns,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -121,6 +125,13 @@ func (x *AnalyzeRequest) GetQuantiles() []float64 {
 func (x *AnalyzeRequest) GetReportOutput() *v1.ObjectRef {
 	if x != nil {
 		return x.ReportOutput
+	}
+	return nil
+}
+
+func (x *AnalyzeRequest) GetColumns() []string {
+	if x != nil {
+		return x.Columns
 	}
 	return nil
 }
@@ -335,7 +346,7 @@ var File_csvmesh_analyzer_v1_analyzer_proto protoreflect.FileDescriptor
 
 const file_csvmesh_analyzer_v1_analyzer_proto_rawDesc = "" +
 	"\n" +
-	"\"csvmesh/analyzer/v1/analyzer.proto\x12\x13csvmesh.analyzer.v1\x1a\x1ccsvmesh/type/v1/report.proto\x1a\x1ccsvmesh/type/v1/schema.proto\"\xc2\x02\n" +
+	"\"csvmesh/analyzer/v1/analyzer.proto\x12\x13csvmesh.analyzer.v1\x1a\x1ccsvmesh/type/v1/report.proto\x1a\x1ccsvmesh/type/v1/schema.proto\"\xdc\x02\n" +
 	"\x0eAnalyzeRequest\x12\x10\n" +
 	"\x03job\x18\x01 \x01(\tR\x03job\x122\n" +
 	"\x06source\x18\x02 \x01(\v2\x1a.csvmesh.type.v1.ObjectRefR\x06source\x120\n" +
@@ -343,7 +354,8 @@ const file_csvmesh_analyzer_v1_analyzer_proto_rawDesc = "" +
 	"\x10range_has_header\x18\x04 \x01(\bR\x0erangeHasHeader\x12/\n" +
 	"\x06schema\x18\x05 \x01(\v2\x17.csvmesh.type.v1.SchemaR\x06schema\x12\x1c\n" +
 	"\tquantiles\x18\x06 \x03(\x01R\tquantiles\x12?\n" +
-	"\rreport_output\x18\a \x01(\v2\x1a.csvmesh.type.v1.ObjectRefR\freportOutput\"\x9e\x01\n" +
+	"\rreport_output\x18\a \x01(\v2\x1a.csvmesh.type.v1.ObjectRefR\freportOutput\x12\x18\n" +
+	"\acolumns\x18\b \x03(\tR\acolumns\"\x9e\x01\n" +
 	"\x0fAnalyzeResponse\x12C\n" +
 	"\bprogress\x18\x01 \x01(\v2%.csvmesh.analyzer.v1.AnalysisProgressH\x00R\bprogress\x12=\n" +
 	"\x06result\x18\x02 \x01(\v2#.csvmesh.analyzer.v1.AnalysisResultH\x00R\x06resultB\a\n" +

@@ -244,6 +244,8 @@ type Job struct {
 	Dialect *v1.Dialect `protobuf:"bytes,10,opt,name=dialect,proto3" json:"dialect,omitempty"`
 	// The validation options given at upload, if any.
 	ValidationOptions *v1.ValidationOptions `protobuf:"bytes,18,opt,name=validation_options,json=validationOptions,proto3" json:"validation_options,omitempty"`
+	// The analysis options given at upload, if any.
+	AnalysisOptions *AnalysisOptions `protobuf:"bytes,19,opt,name=analysis_options,json=analysisOptions,proto3" json:"analysis_options,omitempty"`
 	// The idempotency key given at upload, if any.
 	IdempotencyKey string `protobuf:"bytes,11,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	// The latest progress.
@@ -366,6 +368,13 @@ func (x *Job) GetDialect() *v1.Dialect {
 func (x *Job) GetValidationOptions() *v1.ValidationOptions {
 	if x != nil {
 		return x.ValidationOptions
+	}
+	return nil
+}
+
+func (x *Job) GetAnalysisOptions() *AnalysisOptions {
+	if x != nil {
+		return x.AnalysisOptions
 	}
 	return nil
 }
@@ -1049,8 +1058,10 @@ type UploadMetadata struct {
 	TableSchema *structpb.Struct `protobuf:"bytes,7,opt,name=table_schema,json=tableSchema,proto3" json:"table_schema,omitempty"`
 	// Thresholds and output options for validation.
 	ValidationOptions *v1.ValidationOptions `protobuf:"bytes,8,opt,name=validation_options,json=validationOptions,proto3" json:"validation_options,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// What the analysis reports: the percentiles and the columns.
+	AnalysisOptions *AnalysisOptions `protobuf:"bytes,9,opt,name=analysis_options,json=analysisOptions,proto3" json:"analysis_options,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *UploadMetadata) Reset() {
@@ -1132,6 +1143,79 @@ func (x *UploadMetadata) GetValidationOptions() *v1.ValidationOptions {
 	return nil
 }
 
+func (x *UploadMetadata) GetAnalysisOptions() *AnalysisOptions {
+	if x != nil {
+		return x.AnalysisOptions
+	}
+	return nil
+}
+
+// AnalysisOptions says what a job's statistical report holds. An invalid
+// option fails the upload at once with INVALID_ARGUMENT and a field violation
+// such as `metadata.analysis_options.percentiles[1]`.
+type AnalysisOptions struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The percentiles to report for numeric, date and datetime columns, as
+	// fractions in [0, 1], like pandas' `describe(percentiles=...)`: at most
+	// 100, each finite and given once. As in pandas, the median (0.5) is
+	// always reported, added when the list lacks it, and the percentiles are
+	// reported in ascending order whatever the order given. Empty means 0.25,
+	// 0.5 and 0.75.
+	Percentiles []float64 `protobuf:"fixed64,1,rep,packed,name=percentiles,proto3" json:"percentiles,omitempty"`
+	// The columns to analyze, by name, at most 4096, each non-empty and given
+	// once; the report lists them in the file's order. Empty means all
+	// columns. When the upload gives a table schema, a name that is not one of
+	// its fields fails the upload; when the schema is inferred, such a name
+	// fails the job after validation, with a failure reason naming it.
+	Columns       []string `protobuf:"bytes,2,rep,name=columns,proto3" json:"columns,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnalysisOptions) Reset() {
+	*x = AnalysisOptions{}
+	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnalysisOptions) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnalysisOptions) ProtoMessage() {}
+
+func (x *AnalysisOptions) ProtoReflect() protoreflect.Message {
+	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnalysisOptions.ProtoReflect.Descriptor instead.
+func (*AnalysisOptions) Descriptor() ([]byte, []int) {
+	return file_csvmesh_ingest_v1_ingest_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *AnalysisOptions) GetPercentiles() []float64 {
+	if x != nil {
+		return x.Percentiles
+	}
+	return nil
+}
+
+func (x *AnalysisOptions) GetColumns() []string {
+	if x != nil {
+		return x.Columns
+	}
+	return nil
+}
+
 // UploadFileResponse answers an upload.
 type UploadFileResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1143,7 +1227,7 @@ type UploadFileResponse struct {
 
 func (x *UploadFileResponse) Reset() {
 	*x = UploadFileResponse{}
-	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[9]
+	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1155,7 +1239,7 @@ func (x *UploadFileResponse) String() string {
 func (*UploadFileResponse) ProtoMessage() {}
 
 func (x *UploadFileResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[9]
+	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1168,7 +1252,7 @@ func (x *UploadFileResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadFileResponse.ProtoReflect.Descriptor instead.
 func (*UploadFileResponse) Descriptor() ([]byte, []int) {
-	return file_csvmesh_ingest_v1_ingest_proto_rawDescGZIP(), []int{9}
+	return file_csvmesh_ingest_v1_ingest_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *UploadFileResponse) GetJob() *Job {
@@ -1189,7 +1273,7 @@ type GetJobRequest struct {
 
 func (x *GetJobRequest) Reset() {
 	*x = GetJobRequest{}
-	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[10]
+	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1201,7 +1285,7 @@ func (x *GetJobRequest) String() string {
 func (*GetJobRequest) ProtoMessage() {}
 
 func (x *GetJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[10]
+	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1214,7 +1298,7 @@ func (x *GetJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetJobRequest.ProtoReflect.Descriptor instead.
 func (*GetJobRequest) Descriptor() ([]byte, []int) {
-	return file_csvmesh_ingest_v1_ingest_proto_rawDescGZIP(), []int{10}
+	return file_csvmesh_ingest_v1_ingest_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetJobRequest) GetName() string {
@@ -1235,7 +1319,7 @@ type GetJobResponse struct {
 
 func (x *GetJobResponse) Reset() {
 	*x = GetJobResponse{}
-	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[11]
+	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1247,7 +1331,7 @@ func (x *GetJobResponse) String() string {
 func (*GetJobResponse) ProtoMessage() {}
 
 func (x *GetJobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[11]
+	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1260,7 +1344,7 @@ func (x *GetJobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetJobResponse.ProtoReflect.Descriptor instead.
 func (*GetJobResponse) Descriptor() ([]byte, []int) {
-	return file_csvmesh_ingest_v1_ingest_proto_rawDescGZIP(), []int{11}
+	return file_csvmesh_ingest_v1_ingest_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetJobResponse) GetJob() *Job {
@@ -1286,7 +1370,7 @@ type ListJobsRequest struct {
 
 func (x *ListJobsRequest) Reset() {
 	*x = ListJobsRequest{}
-	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[12]
+	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1298,7 +1382,7 @@ func (x *ListJobsRequest) String() string {
 func (*ListJobsRequest) ProtoMessage() {}
 
 func (x *ListJobsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[12]
+	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1311,7 +1395,7 @@ func (x *ListJobsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListJobsRequest.ProtoReflect.Descriptor instead.
 func (*ListJobsRequest) Descriptor() ([]byte, []int) {
-	return file_csvmesh_ingest_v1_ingest_proto_rawDescGZIP(), []int{12}
+	return file_csvmesh_ingest_v1_ingest_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListJobsRequest) GetPageSize() int32 {
@@ -1348,7 +1432,7 @@ type ListJobsResponse struct {
 
 func (x *ListJobsResponse) Reset() {
 	*x = ListJobsResponse{}
-	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[13]
+	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1360,7 +1444,7 @@ func (x *ListJobsResponse) String() string {
 func (*ListJobsResponse) ProtoMessage() {}
 
 func (x *ListJobsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[13]
+	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1373,7 +1457,7 @@ func (x *ListJobsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListJobsResponse.ProtoReflect.Descriptor instead.
 func (*ListJobsResponse) Descriptor() ([]byte, []int) {
-	return file_csvmesh_ingest_v1_ingest_proto_rawDescGZIP(), []int{13}
+	return file_csvmesh_ingest_v1_ingest_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListJobsResponse) GetJobs() []*Job {
@@ -1401,7 +1485,7 @@ type CancelJobRequest struct {
 
 func (x *CancelJobRequest) Reset() {
 	*x = CancelJobRequest{}
-	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[14]
+	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1413,7 +1497,7 @@ func (x *CancelJobRequest) String() string {
 func (*CancelJobRequest) ProtoMessage() {}
 
 func (x *CancelJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[14]
+	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1426,7 +1510,7 @@ func (x *CancelJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelJobRequest.ProtoReflect.Descriptor instead.
 func (*CancelJobRequest) Descriptor() ([]byte, []int) {
-	return file_csvmesh_ingest_v1_ingest_proto_rawDescGZIP(), []int{14}
+	return file_csvmesh_ingest_v1_ingest_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CancelJobRequest) GetName() string {
@@ -1447,7 +1531,7 @@ type CancelJobResponse struct {
 
 func (x *CancelJobResponse) Reset() {
 	*x = CancelJobResponse{}
-	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[15]
+	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1459,7 +1543,7 @@ func (x *CancelJobResponse) String() string {
 func (*CancelJobResponse) ProtoMessage() {}
 
 func (x *CancelJobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[15]
+	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1472,7 +1556,7 @@ func (x *CancelJobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelJobResponse.ProtoReflect.Descriptor instead.
 func (*CancelJobResponse) Descriptor() ([]byte, []int) {
-	return file_csvmesh_ingest_v1_ingest_proto_rawDescGZIP(), []int{15}
+	return file_csvmesh_ingest_v1_ingest_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CancelJobResponse) GetJob() *Job {
@@ -1496,7 +1580,7 @@ type WatchJobRequest struct {
 
 func (x *WatchJobRequest) Reset() {
 	*x = WatchJobRequest{}
-	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[16]
+	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1508,7 +1592,7 @@ func (x *WatchJobRequest) String() string {
 func (*WatchJobRequest) ProtoMessage() {}
 
 func (x *WatchJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[16]
+	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1521,7 +1605,7 @@ func (x *WatchJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchJobRequest.ProtoReflect.Descriptor instead.
 func (*WatchJobRequest) Descriptor() ([]byte, []int) {
-	return file_csvmesh_ingest_v1_ingest_proto_rawDescGZIP(), []int{16}
+	return file_csvmesh_ingest_v1_ingest_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *WatchJobRequest) GetName() string {
@@ -1549,7 +1633,7 @@ type WatchJobResponse struct {
 
 func (x *WatchJobResponse) Reset() {
 	*x = WatchJobResponse{}
-	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[17]
+	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1561,7 +1645,7 @@ func (x *WatchJobResponse) String() string {
 func (*WatchJobResponse) ProtoMessage() {}
 
 func (x *WatchJobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[17]
+	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1574,7 +1658,7 @@ func (x *WatchJobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchJobResponse.ProtoReflect.Descriptor instead.
 func (*WatchJobResponse) Descriptor() ([]byte, []int) {
-	return file_csvmesh_ingest_v1_ingest_proto_rawDescGZIP(), []int{17}
+	return file_csvmesh_ingest_v1_ingest_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *WatchJobResponse) GetEvent() *JobEvent {
@@ -1595,7 +1679,7 @@ type DownloadArtifactRequest struct {
 
 func (x *DownloadArtifactRequest) Reset() {
 	*x = DownloadArtifactRequest{}
-	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[18]
+	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1607,7 +1691,7 @@ func (x *DownloadArtifactRequest) String() string {
 func (*DownloadArtifactRequest) ProtoMessage() {}
 
 func (x *DownloadArtifactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[18]
+	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1620,7 +1704,7 @@ func (x *DownloadArtifactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownloadArtifactRequest.ProtoReflect.Descriptor instead.
 func (*DownloadArtifactRequest) Descriptor() ([]byte, []int) {
-	return file_csvmesh_ingest_v1_ingest_proto_rawDescGZIP(), []int{18}
+	return file_csvmesh_ingest_v1_ingest_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *DownloadArtifactRequest) GetName() string {
@@ -1643,7 +1727,7 @@ type DownloadArtifactResponse struct {
 
 func (x *DownloadArtifactResponse) Reset() {
 	*x = DownloadArtifactResponse{}
-	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[19]
+	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1655,7 +1739,7 @@ func (x *DownloadArtifactResponse) String() string {
 func (*DownloadArtifactResponse) ProtoMessage() {}
 
 func (x *DownloadArtifactResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[19]
+	mi := &file_csvmesh_ingest_v1_ingest_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1668,7 +1752,7 @@ func (x *DownloadArtifactResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownloadArtifactResponse.ProtoReflect.Descriptor instead.
 func (*DownloadArtifactResponse) Descriptor() ([]byte, []int) {
-	return file_csvmesh_ingest_v1_ingest_proto_rawDescGZIP(), []int{19}
+	return file_csvmesh_ingest_v1_ingest_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *DownloadArtifactResponse) GetContentType() string {
@@ -1689,7 +1773,7 @@ var File_csvmesh_ingest_v1_ingest_proto protoreflect.FileDescriptor
 
 const file_csvmesh_ingest_v1_ingest_proto_rawDesc = "" +
 	"\n" +
-	"\x1ecsvmesh/ingest/v1/ingest.proto\x12\x11csvmesh.ingest.v1\x1a\x1ccsvmesh/type/v1/report.proto\x1a\x1ccsvmesh/type/v1/schema.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfb\a\n" +
+	"\x1ecsvmesh/ingest/v1/ingest.proto\x12\x11csvmesh.ingest.v1\x1a\x1ccsvmesh/type/v1/report.proto\x1a\x1ccsvmesh/type/v1/schema.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xca\b\n" +
 	"\x03Job\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1b\n" +
 	"\tfile_name\x18\x02 \x01(\tR\bfileName\x122\n" +
@@ -1705,7 +1789,8 @@ const file_csvmesh_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x06schema\x18\t \x01(\v2\x17.csvmesh.type.v1.SchemaR\x06schema\x122\n" +
 	"\adialect\x18\n" +
 	" \x01(\v2\x18.csvmesh.type.v1.DialectR\adialect\x12Q\n" +
-	"\x12validation_options\x18\x12 \x01(\v2\".csvmesh.type.v1.ValidationOptionsR\x11validationOptions\x12'\n" +
+	"\x12validation_options\x18\x12 \x01(\v2\".csvmesh.type.v1.ValidationOptionsR\x11validationOptions\x12M\n" +
+	"\x10analysis_options\x18\x13 \x01(\v2\".csvmesh.ingest.v1.AnalysisOptionsR\x0fanalysisOptions\x12'\n" +
 	"\x0fidempotency_key\x18\v \x01(\tR\x0eidempotencyKey\x127\n" +
 	"\bprogress\x18\f \x01(\v2\x1b.csvmesh.ingest.v1.ProgressR\bprogress\x12D\n" +
 	"\n" +
@@ -1778,7 +1863,7 @@ const file_csvmesh_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x11UploadFileRequest\x12?\n" +
 	"\bmetadata\x18\x01 \x01(\v2!.csvmesh.ingest.v1.UploadMetadataH\x00R\bmetadata\x12\x16\n" +
 	"\x05chunk\x18\x02 \x01(\fH\x00R\x05chunkB\t\n" +
-	"\apayload\"\x8c\x03\n" +
+	"\apayload\"\xdb\x03\n" +
 	"\x0eUploadMetadata\x12\x1b\n" +
 	"\tfile_name\x18\x01 \x01(\tR\bfileName\x123\n" +
 	"\x13declared_size_bytes\x18\x02 \x01(\x03H\x00R\x11declaredSizeBytes\x88\x01\x01\x12\x16\n" +
@@ -1786,8 +1871,12 @@ const file_csvmesh_ingest_v1_ingest_proto_rawDesc = "" +
 	"\adialect\x18\x05 \x01(\v2\x18.csvmesh.type.v1.DialectR\adialect\x12'\n" +
 	"\x0fidempotency_key\x18\x06 \x01(\tR\x0eidempotencyKey\x12:\n" +
 	"\ftable_schema\x18\a \x01(\v2\x17.google.protobuf.StructR\vtableSchema\x12Q\n" +
-	"\x12validation_options\x18\b \x01(\v2\".csvmesh.type.v1.ValidationOptionsR\x11validationOptionsB\x16\n" +
-	"\x14_declared_size_bytesJ\x04\b\x04\x10\x05R\x06schema\">\n" +
+	"\x12validation_options\x18\b \x01(\v2\".csvmesh.type.v1.ValidationOptionsR\x11validationOptions\x12M\n" +
+	"\x10analysis_options\x18\t \x01(\v2\".csvmesh.ingest.v1.AnalysisOptionsR\x0fanalysisOptionsB\x16\n" +
+	"\x14_declared_size_bytesJ\x04\b\x04\x10\x05R\x06schema\"M\n" +
+	"\x0fAnalysisOptions\x12 \n" +
+	"\vpercentiles\x18\x01 \x03(\x01R\vpercentiles\x12\x18\n" +
+	"\acolumns\x18\x02 \x03(\tR\acolumns\">\n" +
 	"\x12UploadFileResponse\x12(\n" +
 	"\x03job\x18\x01 \x01(\v2\x16.csvmesh.ingest.v1.JobR\x03job\"#\n" +
 	"\rGetJobRequest\x12\x12\n" +
@@ -1842,7 +1931,7 @@ func file_csvmesh_ingest_v1_ingest_proto_rawDescGZIP() []byte {
 }
 
 var file_csvmesh_ingest_v1_ingest_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_csvmesh_ingest_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_csvmesh_ingest_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_csvmesh_ingest_v1_ingest_proto_goTypes = []any{
 	(JobView)(0),                     // 0: csvmesh.ingest.v1.JobView
 	(Job_State)(0),                   // 1: csvmesh.ingest.v1.Job.State
@@ -1856,79 +1945,82 @@ var file_csvmesh_ingest_v1_ingest_proto_goTypes = []any{
 	(*RowErrors)(nil),                // 9: csvmesh.ingest.v1.RowErrors
 	(*UploadFileRequest)(nil),        // 10: csvmesh.ingest.v1.UploadFileRequest
 	(*UploadMetadata)(nil),           // 11: csvmesh.ingest.v1.UploadMetadata
-	(*UploadFileResponse)(nil),       // 12: csvmesh.ingest.v1.UploadFileResponse
-	(*GetJobRequest)(nil),            // 13: csvmesh.ingest.v1.GetJobRequest
-	(*GetJobResponse)(nil),           // 14: csvmesh.ingest.v1.GetJobResponse
-	(*ListJobsRequest)(nil),          // 15: csvmesh.ingest.v1.ListJobsRequest
-	(*ListJobsResponse)(nil),         // 16: csvmesh.ingest.v1.ListJobsResponse
-	(*CancelJobRequest)(nil),         // 17: csvmesh.ingest.v1.CancelJobRequest
-	(*CancelJobResponse)(nil),        // 18: csvmesh.ingest.v1.CancelJobResponse
-	(*WatchJobRequest)(nil),          // 19: csvmesh.ingest.v1.WatchJobRequest
-	(*WatchJobResponse)(nil),         // 20: csvmesh.ingest.v1.WatchJobResponse
-	(*DownloadArtifactRequest)(nil),  // 21: csvmesh.ingest.v1.DownloadArtifactRequest
-	(*DownloadArtifactResponse)(nil), // 22: csvmesh.ingest.v1.DownloadArtifactResponse
-	(*timestamppb.Timestamp)(nil),    // 23: google.protobuf.Timestamp
-	(*v1.Schema)(nil),                // 24: csvmesh.type.v1.Schema
-	(*v1.Dialect)(nil),               // 25: csvmesh.type.v1.Dialect
-	(*v1.ValidationOptions)(nil),     // 26: csvmesh.type.v1.ValidationOptions
-	(*v1.Report)(nil),                // 27: csvmesh.type.v1.Report
-	(*v1.RowError)(nil),              // 28: csvmesh.type.v1.RowError
-	(*v1.ErrorCount)(nil),            // 29: csvmesh.type.v1.ErrorCount
-	(*structpb.Struct)(nil),          // 30: google.protobuf.Struct
+	(*AnalysisOptions)(nil),          // 12: csvmesh.ingest.v1.AnalysisOptions
+	(*UploadFileResponse)(nil),       // 13: csvmesh.ingest.v1.UploadFileResponse
+	(*GetJobRequest)(nil),            // 14: csvmesh.ingest.v1.GetJobRequest
+	(*GetJobResponse)(nil),           // 15: csvmesh.ingest.v1.GetJobResponse
+	(*ListJobsRequest)(nil),          // 16: csvmesh.ingest.v1.ListJobsRequest
+	(*ListJobsResponse)(nil),         // 17: csvmesh.ingest.v1.ListJobsResponse
+	(*CancelJobRequest)(nil),         // 18: csvmesh.ingest.v1.CancelJobRequest
+	(*CancelJobResponse)(nil),        // 19: csvmesh.ingest.v1.CancelJobResponse
+	(*WatchJobRequest)(nil),          // 20: csvmesh.ingest.v1.WatchJobRequest
+	(*WatchJobResponse)(nil),         // 21: csvmesh.ingest.v1.WatchJobResponse
+	(*DownloadArtifactRequest)(nil),  // 22: csvmesh.ingest.v1.DownloadArtifactRequest
+	(*DownloadArtifactResponse)(nil), // 23: csvmesh.ingest.v1.DownloadArtifactResponse
+	(*timestamppb.Timestamp)(nil),    // 24: google.protobuf.Timestamp
+	(*v1.Schema)(nil),                // 25: csvmesh.type.v1.Schema
+	(*v1.Dialect)(nil),               // 26: csvmesh.type.v1.Dialect
+	(*v1.ValidationOptions)(nil),     // 27: csvmesh.type.v1.ValidationOptions
+	(*v1.Report)(nil),                // 28: csvmesh.type.v1.Report
+	(*v1.RowError)(nil),              // 29: csvmesh.type.v1.RowError
+	(*v1.ErrorCount)(nil),            // 30: csvmesh.type.v1.ErrorCount
+	(*structpb.Struct)(nil),          // 31: google.protobuf.Struct
 }
 var file_csvmesh_ingest_v1_ingest_proto_depIdxs = []int32{
 	1,  // 0: csvmesh.ingest.v1.Job.state:type_name -> csvmesh.ingest.v1.Job.State
-	23, // 1: csvmesh.ingest.v1.Job.create_time:type_name -> google.protobuf.Timestamp
-	23, // 2: csvmesh.ingest.v1.Job.update_time:type_name -> google.protobuf.Timestamp
-	23, // 3: csvmesh.ingest.v1.Job.end_time:type_name -> google.protobuf.Timestamp
-	24, // 4: csvmesh.ingest.v1.Job.schema:type_name -> csvmesh.type.v1.Schema
-	25, // 5: csvmesh.ingest.v1.Job.dialect:type_name -> csvmesh.type.v1.Dialect
-	26, // 6: csvmesh.ingest.v1.Job.validation_options:type_name -> csvmesh.type.v1.ValidationOptions
-	4,  // 7: csvmesh.ingest.v1.Job.progress:type_name -> csvmesh.ingest.v1.Progress
-	5,  // 8: csvmesh.ingest.v1.Job.validation:type_name -> csvmesh.ingest.v1.ValidationSummary
-	27, // 9: csvmesh.ingest.v1.Job.report:type_name -> csvmesh.type.v1.Report
-	6,  // 10: csvmesh.ingest.v1.Job.artifacts:type_name -> csvmesh.ingest.v1.Artifact
-	1,  // 11: csvmesh.ingest.v1.Progress.stage:type_name -> csvmesh.ingest.v1.Job.State
-	24, // 12: csvmesh.ingest.v1.ValidationSummary.schema:type_name -> csvmesh.type.v1.Schema
-	28, // 13: csvmesh.ingest.v1.ValidationSummary.sample_errors:type_name -> csvmesh.type.v1.RowError
-	25, // 14: csvmesh.ingest.v1.ValidationSummary.dialect:type_name -> csvmesh.type.v1.Dialect
-	29, // 15: csvmesh.ingest.v1.ValidationSummary.error_counts:type_name -> csvmesh.type.v1.ErrorCount
-	2,  // 16: csvmesh.ingest.v1.Artifact.kind:type_name -> csvmesh.ingest.v1.Artifact.Kind
-	23, // 17: csvmesh.ingest.v1.JobEvent.event_time:type_name -> google.protobuf.Timestamp
-	1,  // 18: csvmesh.ingest.v1.JobEvent.state:type_name -> csvmesh.ingest.v1.Job.State
-	8,  // 19: csvmesh.ingest.v1.JobEvent.state_change:type_name -> csvmesh.ingest.v1.StateChange
-	4,  // 20: csvmesh.ingest.v1.JobEvent.progress:type_name -> csvmesh.ingest.v1.Progress
-	9,  // 21: csvmesh.ingest.v1.JobEvent.row_errors:type_name -> csvmesh.ingest.v1.RowErrors
-	1,  // 22: csvmesh.ingest.v1.StateChange.from:type_name -> csvmesh.ingest.v1.Job.State
-	1,  // 23: csvmesh.ingest.v1.StateChange.to:type_name -> csvmesh.ingest.v1.Job.State
-	28, // 24: csvmesh.ingest.v1.RowErrors.errors:type_name -> csvmesh.type.v1.RowError
-	11, // 25: csvmesh.ingest.v1.UploadFileRequest.metadata:type_name -> csvmesh.ingest.v1.UploadMetadata
-	25, // 26: csvmesh.ingest.v1.UploadMetadata.dialect:type_name -> csvmesh.type.v1.Dialect
-	30, // 27: csvmesh.ingest.v1.UploadMetadata.table_schema:type_name -> google.protobuf.Struct
-	26, // 28: csvmesh.ingest.v1.UploadMetadata.validation_options:type_name -> csvmesh.type.v1.ValidationOptions
-	3,  // 29: csvmesh.ingest.v1.UploadFileResponse.job:type_name -> csvmesh.ingest.v1.Job
-	3,  // 30: csvmesh.ingest.v1.GetJobResponse.job:type_name -> csvmesh.ingest.v1.Job
-	0,  // 31: csvmesh.ingest.v1.ListJobsRequest.view:type_name -> csvmesh.ingest.v1.JobView
-	3,  // 32: csvmesh.ingest.v1.ListJobsResponse.jobs:type_name -> csvmesh.ingest.v1.Job
-	3,  // 33: csvmesh.ingest.v1.CancelJobResponse.job:type_name -> csvmesh.ingest.v1.Job
-	7,  // 34: csvmesh.ingest.v1.WatchJobResponse.event:type_name -> csvmesh.ingest.v1.JobEvent
-	10, // 35: csvmesh.ingest.v1.IngestService.UploadFile:input_type -> csvmesh.ingest.v1.UploadFileRequest
-	13, // 36: csvmesh.ingest.v1.IngestService.GetJob:input_type -> csvmesh.ingest.v1.GetJobRequest
-	15, // 37: csvmesh.ingest.v1.IngestService.ListJobs:input_type -> csvmesh.ingest.v1.ListJobsRequest
-	17, // 38: csvmesh.ingest.v1.IngestService.CancelJob:input_type -> csvmesh.ingest.v1.CancelJobRequest
-	19, // 39: csvmesh.ingest.v1.IngestService.WatchJob:input_type -> csvmesh.ingest.v1.WatchJobRequest
-	21, // 40: csvmesh.ingest.v1.IngestService.DownloadArtifact:input_type -> csvmesh.ingest.v1.DownloadArtifactRequest
-	12, // 41: csvmesh.ingest.v1.IngestService.UploadFile:output_type -> csvmesh.ingest.v1.UploadFileResponse
-	14, // 42: csvmesh.ingest.v1.IngestService.GetJob:output_type -> csvmesh.ingest.v1.GetJobResponse
-	16, // 43: csvmesh.ingest.v1.IngestService.ListJobs:output_type -> csvmesh.ingest.v1.ListJobsResponse
-	18, // 44: csvmesh.ingest.v1.IngestService.CancelJob:output_type -> csvmesh.ingest.v1.CancelJobResponse
-	20, // 45: csvmesh.ingest.v1.IngestService.WatchJob:output_type -> csvmesh.ingest.v1.WatchJobResponse
-	22, // 46: csvmesh.ingest.v1.IngestService.DownloadArtifact:output_type -> csvmesh.ingest.v1.DownloadArtifactResponse
-	41, // [41:47] is the sub-list for method output_type
-	35, // [35:41] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	24, // 1: csvmesh.ingest.v1.Job.create_time:type_name -> google.protobuf.Timestamp
+	24, // 2: csvmesh.ingest.v1.Job.update_time:type_name -> google.protobuf.Timestamp
+	24, // 3: csvmesh.ingest.v1.Job.end_time:type_name -> google.protobuf.Timestamp
+	25, // 4: csvmesh.ingest.v1.Job.schema:type_name -> csvmesh.type.v1.Schema
+	26, // 5: csvmesh.ingest.v1.Job.dialect:type_name -> csvmesh.type.v1.Dialect
+	27, // 6: csvmesh.ingest.v1.Job.validation_options:type_name -> csvmesh.type.v1.ValidationOptions
+	12, // 7: csvmesh.ingest.v1.Job.analysis_options:type_name -> csvmesh.ingest.v1.AnalysisOptions
+	4,  // 8: csvmesh.ingest.v1.Job.progress:type_name -> csvmesh.ingest.v1.Progress
+	5,  // 9: csvmesh.ingest.v1.Job.validation:type_name -> csvmesh.ingest.v1.ValidationSummary
+	28, // 10: csvmesh.ingest.v1.Job.report:type_name -> csvmesh.type.v1.Report
+	6,  // 11: csvmesh.ingest.v1.Job.artifacts:type_name -> csvmesh.ingest.v1.Artifact
+	1,  // 12: csvmesh.ingest.v1.Progress.stage:type_name -> csvmesh.ingest.v1.Job.State
+	25, // 13: csvmesh.ingest.v1.ValidationSummary.schema:type_name -> csvmesh.type.v1.Schema
+	29, // 14: csvmesh.ingest.v1.ValidationSummary.sample_errors:type_name -> csvmesh.type.v1.RowError
+	26, // 15: csvmesh.ingest.v1.ValidationSummary.dialect:type_name -> csvmesh.type.v1.Dialect
+	30, // 16: csvmesh.ingest.v1.ValidationSummary.error_counts:type_name -> csvmesh.type.v1.ErrorCount
+	2,  // 17: csvmesh.ingest.v1.Artifact.kind:type_name -> csvmesh.ingest.v1.Artifact.Kind
+	24, // 18: csvmesh.ingest.v1.JobEvent.event_time:type_name -> google.protobuf.Timestamp
+	1,  // 19: csvmesh.ingest.v1.JobEvent.state:type_name -> csvmesh.ingest.v1.Job.State
+	8,  // 20: csvmesh.ingest.v1.JobEvent.state_change:type_name -> csvmesh.ingest.v1.StateChange
+	4,  // 21: csvmesh.ingest.v1.JobEvent.progress:type_name -> csvmesh.ingest.v1.Progress
+	9,  // 22: csvmesh.ingest.v1.JobEvent.row_errors:type_name -> csvmesh.ingest.v1.RowErrors
+	1,  // 23: csvmesh.ingest.v1.StateChange.from:type_name -> csvmesh.ingest.v1.Job.State
+	1,  // 24: csvmesh.ingest.v1.StateChange.to:type_name -> csvmesh.ingest.v1.Job.State
+	29, // 25: csvmesh.ingest.v1.RowErrors.errors:type_name -> csvmesh.type.v1.RowError
+	11, // 26: csvmesh.ingest.v1.UploadFileRequest.metadata:type_name -> csvmesh.ingest.v1.UploadMetadata
+	26, // 27: csvmesh.ingest.v1.UploadMetadata.dialect:type_name -> csvmesh.type.v1.Dialect
+	31, // 28: csvmesh.ingest.v1.UploadMetadata.table_schema:type_name -> google.protobuf.Struct
+	27, // 29: csvmesh.ingest.v1.UploadMetadata.validation_options:type_name -> csvmesh.type.v1.ValidationOptions
+	12, // 30: csvmesh.ingest.v1.UploadMetadata.analysis_options:type_name -> csvmesh.ingest.v1.AnalysisOptions
+	3,  // 31: csvmesh.ingest.v1.UploadFileResponse.job:type_name -> csvmesh.ingest.v1.Job
+	3,  // 32: csvmesh.ingest.v1.GetJobResponse.job:type_name -> csvmesh.ingest.v1.Job
+	0,  // 33: csvmesh.ingest.v1.ListJobsRequest.view:type_name -> csvmesh.ingest.v1.JobView
+	3,  // 34: csvmesh.ingest.v1.ListJobsResponse.jobs:type_name -> csvmesh.ingest.v1.Job
+	3,  // 35: csvmesh.ingest.v1.CancelJobResponse.job:type_name -> csvmesh.ingest.v1.Job
+	7,  // 36: csvmesh.ingest.v1.WatchJobResponse.event:type_name -> csvmesh.ingest.v1.JobEvent
+	10, // 37: csvmesh.ingest.v1.IngestService.UploadFile:input_type -> csvmesh.ingest.v1.UploadFileRequest
+	14, // 38: csvmesh.ingest.v1.IngestService.GetJob:input_type -> csvmesh.ingest.v1.GetJobRequest
+	16, // 39: csvmesh.ingest.v1.IngestService.ListJobs:input_type -> csvmesh.ingest.v1.ListJobsRequest
+	18, // 40: csvmesh.ingest.v1.IngestService.CancelJob:input_type -> csvmesh.ingest.v1.CancelJobRequest
+	20, // 41: csvmesh.ingest.v1.IngestService.WatchJob:input_type -> csvmesh.ingest.v1.WatchJobRequest
+	22, // 42: csvmesh.ingest.v1.IngestService.DownloadArtifact:input_type -> csvmesh.ingest.v1.DownloadArtifactRequest
+	13, // 43: csvmesh.ingest.v1.IngestService.UploadFile:output_type -> csvmesh.ingest.v1.UploadFileResponse
+	15, // 44: csvmesh.ingest.v1.IngestService.GetJob:output_type -> csvmesh.ingest.v1.GetJobResponse
+	17, // 45: csvmesh.ingest.v1.IngestService.ListJobs:output_type -> csvmesh.ingest.v1.ListJobsResponse
+	19, // 46: csvmesh.ingest.v1.IngestService.CancelJob:output_type -> csvmesh.ingest.v1.CancelJobResponse
+	21, // 47: csvmesh.ingest.v1.IngestService.WatchJob:output_type -> csvmesh.ingest.v1.WatchJobResponse
+	23, // 48: csvmesh.ingest.v1.IngestService.DownloadArtifact:output_type -> csvmesh.ingest.v1.DownloadArtifactResponse
+	43, // [43:49] is the sub-list for method output_type
+	37, // [37:43] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_csvmesh_ingest_v1_ingest_proto_init() }
@@ -1952,7 +2044,7 @@ func file_csvmesh_ingest_v1_ingest_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_csvmesh_ingest_v1_ingest_proto_rawDesc), len(file_csvmesh_ingest_v1_ingest_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   20,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
