@@ -98,6 +98,10 @@ type Config struct {
 	// ErrorBatchSize is how many row errors go in one RowErrors call; 0
 	// means DefaultErrorBatchSize.
 	ErrorBatchSize int
+
+	// general makes every row take the general path (no fused blocks, no
+	// copied records), so tests can check that the paths agree.
+	general bool
 }
 
 // Outputs are where Run writes.
@@ -267,6 +271,11 @@ type engine struct {
 	pkNames      string // `("a", "b")`
 	neutralize   bool
 	rawCopy      bool // infer mode: a plain record can be copied as it is
+	copyRows     bool // schema mode: a record can be copied as it is when its values are canonical
+	fused        bool // schema mode: blocks take the fused path (fused.go)
+	quick        []quickCol
+	lineLimit    int // the longest line no csvparse limit applies to
+	maxFields    int
 
 	workers    int
 	blockSize  int
@@ -380,6 +389,7 @@ func (e *engine) setup(ctx context.Context) error {
 	}
 	mv := e.compiled.MissingValues
 	e.missingEmpty = len(mv) == 1 && mv[0] == ""
+	e.copyRows = e.d.Comma == ',' && !e.transcode && !cfg.general
 	e.cols = make([]column, e.ncols)
 	for i, f := range e.compiled.Fields {
 		c := &e.cols[i]
@@ -408,6 +418,7 @@ func (e *engine) setup(ctx context.Context) error {
 		}
 		e.pkNames = string(append(b, ')'))
 	}
+	e.setupFused()
 	return nil
 }
 
@@ -447,10 +458,10 @@ func (e *engine) isMissing(v []byte) bool {
 // blockValid reports whether every field of a block is valid UTF-8 as it
 // is: all ASCII, or valid UTF-8 in a UTF-8 file.
 func (e *engine) blockValid(data []byte) bool {
-	if isASCII(data) {
-		return true
+	if e.transcode {
+		return isASCII(data)
 	}
-	return !e.transcode && utf8.Valid(data)
+	return validUTF8(data)
 }
 
 // cmpOr returns v, or def when v is zero.

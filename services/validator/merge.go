@@ -96,19 +96,34 @@ type mainStage struct {
 	e    *engine
 	m    *merger
 	dups *dupSource
+	prep *mainWorker // prepares fused blocks on the dispatcher (one worker)
 }
 
 func (s *mainStage) newWorker() blockWorker { return &mainWorker{e: s.e} }
 
 func (s *mainStage) attach(j *blockJob) error {
 	j.dups = j.dups[:0]
-	if s.dups == nil {
-		return nil
+	if s.dups != nil {
+		lo := s.e.cfg.FirstOffset + s.e.bom + s.e.dataStart + j.blk.Offset
+		var err error
+		if j.dups, err = s.dups.take(j.dups, lo, lo+int64(len(j.blk.Data))); err != nil {
+			return err
+		}
 	}
-	lo := s.e.cfg.FirstOffset + s.e.bom + s.e.dataStart + j.blk.Offset
-	var err error
-	j.dups, err = s.dups.take(j.dups, lo, lo+int64(len(j.blk.Data)))
-	return err
+	// A block at offset 0 may start with a byte order mark that its Reader
+	// skips: it takes the general path.
+	j.fused = s.e.fused && s.e.blockOptions(j.blk).FirstOffset != 0
+	// With one worker the dispatcher has time to spare: it prepares the
+	// block while the worker checks the previous one. With more, it would
+	// hold them up.
+	j.prepared = j.fused && s.e.workers == 1
+	if j.prepared {
+		if s.prep == nil {
+			s.prep = &mainWorker{e: s.e}
+		}
+		s.prep.prepare(j)
+	}
+	return nil
 }
 
 func (s *mainStage) merge(j *blockJob) error {

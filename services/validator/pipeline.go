@@ -27,6 +27,13 @@ type blockJob struct {
 	inf     *infer.Inferrer
 	dups    []taggedDup // duplicate keys in the block, by offset
 
+	// The fused path (mainWorker.prepare).
+	fused      bool     // the block takes the fused path
+	prepared   bool     // mainWorker.prepare has run on it
+	blockValid bool     // every field of the block is valid UTF-8 as it is
+	odd        []oddRec // the records with a quote
+	oddBuf     []byte   // their text, but for those fusedRow takes
+
 	// The key pass.
 	keys []keyRec
 }

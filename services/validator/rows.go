@@ -139,6 +139,13 @@ type mainWorker struct {
 	tbuf       []byte // a transcoded value
 	qbuf       []byte // a value being quoted
 	kbuf       []byte // a primary key's values
+	scratch    []byte // for Field.Canonical
+	tryCopy    bool   // schemaRow tries copyRow first
+
+	// The fused path.
+	fields [][]byte
+	blank  [][]byte
+	rec    csvparse.Record
 }
 
 func (w *mainWorker) process(j *blockJob) error {
@@ -146,13 +153,22 @@ func (w *mainWorker) process(j *blockJob) error {
 	j.rows, j.valid = 0, 0
 	j.norm, j.rejects, j.errs, j.arena = j.norm[:0], j.rejects[:0], j.errs[:0], j.arena[:0]
 	if n := len(j.blk.Data) + len(j.blk.Data)/8 + 64; cap(j.norm) < n {
-		// The normalized rows are about as long as the block.
-		j.norm = make([]byte, 0, n)
+		// The normalized rows are about as long as the block; most blocks
+		// are about blockSize long.
+		j.norm = make([]byte, 0, max(n, e.blockSize+e.blockSize/8+64))
 	}
 	if e.inferring {
 		j.inf = infer.New(e.ncols, infer.Options{Comma: e.d.Comma})
 	}
-	rd := csvparse.NewBytesReader(j.blk.Data, e.blockOptions(j.blk))
+	if j.fused {
+		if !j.prepared {
+			w.prepare(j)
+		}
+		return w.processFused(j)
+	}
+	opts := e.blockOptions(j.blk)
+	w.tryCopy = e.copyRows
+	rd := csvparse.NewBytesReader(j.blk.Data, opts)
 	w.blockValid = e.blockValid(j.blk.Data)
 	di := 0
 	for {
@@ -328,10 +344,57 @@ func (w *mainWorker) inferRow(j *blockJob, rec *csvparse.Record) {
 	j.valid++
 }
 
+// copyRow writes a row whose text is its normalized form as it is, and
+// reports whether it did: a row with every cell, not blank, validly
+// encoded, whose cells are unquoted (so the text is the cells joined by the
+// ',' delimiter), need no quotes, and are each canonical (Field.Canonical)
+// or missing and empty in a field that is not required. Any other row is
+// left to schemaRow's full check.
+func (w *mainWorker) copyRow(j *blockJob, rec *csvparse.Record) bool {
+	e := w.e
+	fields, raw := rec.Fields, rec.Raw
+	if len(fields) != e.ncols || !w.blockValid && !e.rowValid(raw) {
+		return false
+	}
+	cols := e.cols[:len(fields)]
+	n := len(fields) - 1 // the delimiters
+	for i, v := range fields {
+		c := &cols[i]
+		n += len(v)
+		if len(v) == 0 && e.missingEmpty || !e.missingEmpty && e.compiled.IsMissing(v) {
+			if len(v) > 0 || c.required {
+				return false
+			}
+			continue
+		}
+		if c.mayQuote && needsQuoting(v) {
+			return false
+		}
+		if !c.identity {
+			var ok bool
+			if w.scratch, ok = c.field.Canonical(w.scratch, v); !ok {
+				return false
+			}
+		}
+	}
+	// Quoting or escaping would make the text longer than the cells and
+	// delimiters; a blank row has only delimiters.
+	if n != len(raw) || n == len(fields)-1 {
+		return false
+	}
+	j.norm = append(j.norm, raw...)
+	j.norm = append(j.norm, '\n')
+	j.valid++
+	return true
+}
+
 // schemaRow checks a row against the schema and writes it normalized, or
 // records it as invalid with all its errors.
 func (w *mainWorker) schemaRow(j *blockJob, rec *csvparse.Record, dups []taggedDup) {
 	e := w.e
+	if w.tryCopy && len(dups) == 0 && w.copyRow(j, rec) {
+		return
+	}
 	fields := rec.Fields
 	e0 := len(j.errs)
 	if isBlank(fields) {

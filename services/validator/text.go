@@ -1,6 +1,7 @@
 package validator
 
 import (
+	"bytes"
 	"encoding/binary"
 	"unicode/utf8"
 )
@@ -31,6 +32,29 @@ func isASCII(b []byte) bool {
 		high |= uint64(c)
 	}
 	return high&msb == 0
+}
+
+// validUTF8 is utf8.Valid, faster on text that is mostly ASCII with some
+// multi-byte characters: it skips ASCII 16 bytes at a time and decodes
+// only the runs of other bytes.
+func validUTF8(b []byte) bool {
+	for len(b) >= 16 {
+		if (binary.LittleEndian.Uint64(b)|binary.LittleEndian.Uint64(b[8:]))&msb == 0 {
+			b = b[16:]
+			continue
+		}
+		for b[0] < utf8.RuneSelf {
+			b = b[1:]
+		}
+		for len(b) > 0 && b[0] >= utf8.RuneSelf {
+			r, n := utf8.DecodeRune(b)
+			if r == utf8.RuneError && n == 1 {
+				return false
+			}
+			b = b[n:]
+		}
+	}
+	return utf8.Valid(b)
 }
 
 // needsQuoting reports whether a value written to a normalized CSV needs
@@ -139,6 +163,22 @@ func appendValidUTF8(dst, s []byte) []byte {
 		i += w
 	}
 	return dst
+}
+
+// countBreaks counts the line breaks (LF, CRLF or lone CR, each once) in
+// seg, as csvparse counts the lines of a record.
+func countBreaks(seg []byte) int64 {
+	n := int64(bytes.Count(seg, []byte{'\n'}))
+	for i := 0; ; {
+		k := bytes.IndexByte(seg[i:], '\r')
+		if k < 0 {
+			return n
+		}
+		i += k + 1
+		if i == len(seg) || seg[i] != '\n' {
+			n++
+		}
+	}
 }
 
 // cutUTF8 shortens s to at most n bytes without splitting a rune.

@@ -121,3 +121,69 @@ func TestInferMissing(t *testing.T) {
 		}
 	}
 }
+
+func TestValidUTF8(t *testing.T) {
+	for _, s := range []string{
+		"", "abc", "café", "0123456789abcdef", "0123456789abcdefé", "é0123456789abcdef0123456789abcdef",
+		"0123456789abcde\xff", "0123456789abcdef\xff", "0123456789abcdef\xc3", "0123456789abcdef\xc3\xa9", "0123456789abcde\xc3\xa9xxxxxxxxxxxxxxxxx",
+		"0123456789abcdef\xed\xa0\x80", "0123456789abcdef\xef\xbf\xbd", "交易交易交易交易交易交易", "交易交易交易交易交易交\xe4",
+		"0123456789abcdef\xf4\x90\x80\x80", "xxxxxxxxxxxxxxxxxxxxxxx\xe2\x82",
+	} {
+		if got, want := validUTF8([]byte(s)), utf8.ValidString(s); got != want {
+			t.Errorf("validUTF8(%q) = %v, want %v", s, got, want)
+		}
+	}
+	// Random mixes of ASCII, characters and broken sequences.
+	r := rand.New(rand.NewPCG(1, 1))
+	parts := []string{"a", "0123456789", "é", "交", "€", "\U0001F600", "\xff", "\xc3", "\xe4\xba", "\xed\xa0\x80", "\xf4\x90\x80\x80"}
+	for range 20000 {
+		var b []byte
+		for range r.IntN(30) {
+			p := parts[r.IntN(len(parts))]
+			if r.IntN(8) != 0 {
+				p = parts[r.IntN(6)]
+			}
+			b = append(b, p...)
+		}
+		if got, want := validUTF8(b), utf8.Valid(b); got != want {
+			t.Fatalf("validUTF8(%q) = %v, want %v", b, got, want)
+		}
+	}
+}
+
+func TestSplitLine(t *testing.T) {
+	for _, s := range []string{"", ",", "a", "a,b", ",-,-,", "abcdefgh,ijklmnop,q", "12345678,", ",,,,,,,,,,,,,,,,,,",
+		"a,-b,+c,,d-e,,f,g,h,i,j", "ñ,€,交易,x\xff,y"} {
+		for _, tail := range []string{"", "\n", "\r\n", "\r", "\nx,y\n", "\rx,y", ",\n"} {
+			in := "z," + s + tail
+			line, _, _ := strings.Cut(strings.ReplaceAll(in, "\r", "\n"), "\n")
+			for _, p := range []int{0, 2} {
+				var got []string
+				fields, end := splitLine(nil, []byte(in), p)
+				for _, f := range fields {
+					got = append(got, string(f))
+				}
+				if want := strings.Split(line[p:], ","); !slices.Equal(got, want) || end != len(line) {
+					t.Errorf("splitLine(%q, %d) = %q, %d; want %q, %d", in, p, got, end, want, len(line))
+				}
+			}
+		}
+	}
+}
+
+func TestDigitsEnd(t *testing.T) {
+	for _, s := range []string{"", "1", "12345678", "123456789", "1234567890123456x", "12/", "1:", "0x", "9\x80", "\xb9", "12345678.", "1234567,9"} {
+		for _, p := range []int{0, 1} {
+			if p > len(s) {
+				continue
+			}
+			want := p
+			for want < len(s) && s[want] >= '0' && s[want] <= '9' {
+				want++
+			}
+			if got := digitsEnd([]byte(s), p); got != want {
+				t.Errorf("digitsEnd(%q, %d) = %d, want %d", s, p, got, want)
+			}
+		}
+	}
+}

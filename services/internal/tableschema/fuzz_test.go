@@ -61,10 +61,26 @@ func FuzzNormalize(f *testing.F) {
 	for _, js := range lexicalFields {
 		lexical = append(lexical, compileOne(f, js, Options{NeutralizeFormulas: true}))
 	}
+	// Canonical is checked on every field of canonical_test.go too.
+	var checked []*Field
+	for _, js := range canonicalFields {
+		checked = append(checked, compileOne(f, js, Options{NeutralizeFormulas: true}))
+	}
+	checked = append(append(checked, fields...), lexical...)
 	f.Fuzz(func(t *testing.T, in string) {
 		v := []byte(in)
 		for _, fd := range lexical {
 			fd.Normalize(nil, v)
+		}
+		var scratch []byte
+		for k, fd := range checked {
+			out, ve := fd.Normalize(nil, v)
+			var same bool
+			scratch, same = fd.Canonical(scratch, v)
+			if want := ve == nil && string(out) == in; same != want {
+				t.Fatalf("field %d: Canonical(%q) = %v, Normalize gives %q, %v", k, in, same, out, ve)
+			}
+			checkQuick(t, fd, in)
 		}
 		for k, fd := range fields {
 			out, ve := fd.Normalize([]byte("p"), v)

@@ -64,6 +64,111 @@ func (f *Field) Normalize(dst, v []byte) ([]byte, *ValueError) {
 	return out[:n0+n], nil
 }
 
+// Canonical reports whether Normalize(dst, v) would append v itself and
+// return no error: v, a non-missing UTF-8 value, is valid for the field
+// and already in its canonical form. Engines use it to copy a record whose
+// values are all canonical as it is. scratch is working space for the
+// forms it cannot check in place; it is returned, perhaps grown, for reuse.
+// It allocates nothing once scratch has room.
+func (f *Field) Canonical(scratch, v []byte) ([]byte, bool) {
+	if len(f.transforms) == 0 {
+		if f.neutralize && len(v) > 0 && formulaStart[v[0]] {
+			return scratch, false
+		}
+		var sc scalar
+		switch f.kind {
+		case kindString, kindAny:
+		case kindInteger:
+			if !f.bare || f.group != nil || len(v) == 0 || len(v) > 18 {
+				return f.canonicalByAppend(scratch, v)
+			}
+			n, canonical, ok := smallInteger(v)
+			if !ok || !canonical {
+				return scratch, false
+			}
+			sc.i = n
+		case kindNumber:
+			if !f.plainNumber || !canonicalNumber(v) {
+				return f.canonicalByAppend(scratch, v)
+			}
+			if f.min != nil || f.max != nil {
+				sc.f = parseFloat(v)
+			}
+		case kindBoolean:
+			b, ok := f.parseBool(v)
+			if !ok || b && string(v) != "true" || !b && string(v) != "false" {
+				return scratch, false
+			}
+		case kindDate:
+			if len(v) != 10 {
+				return scratch, false
+			}
+			y, m, d, ok := isoDate(v)
+			if !ok {
+				return scratch, false
+			}
+			if f.min != nil || f.max != nil {
+				sc.i = daysFromCivil(y, m, d)
+			}
+		case kindDatetime:
+			psc := &sc
+			if f.min == nil && f.max == nil {
+				psc = nil
+			}
+			if ok, compact := scanISODatetime(v, psc); !ok || compact || v[10] != 'T' {
+				return scratch, false
+			}
+		default:
+			return f.canonicalByAppend(scratch, v)
+		}
+		return scratch, !f.checks || f.violated(v, v, sc) == ""
+	}
+	// Apply the transforms as Normalize does, into scratch.
+	w := v
+	scratch = scratch[:0]
+	for _, t := range f.transforms {
+		switch t {
+		case typev1.Transform_TRANSFORM_TRIM:
+			w = bytes.TrimSpace(w)
+		case typev1.Transform_TRANSFORM_UPPER, typev1.Transform_TRANSFORM_LOWER:
+			start := len(scratch)
+			scratch = appendCase(scratch, w, t == typev1.Transform_TRANSFORM_UPPER)
+			w = scratch[start:]
+		}
+	}
+	return f.canonicalOf(scratch, w, v)
+}
+
+// canonicalByAppend is Canonical for a value without transforms, by
+// writing its canonical text to scratch.
+func (f *Field) canonicalByAppend(scratch, v []byte) ([]byte, bool) {
+	return f.canonicalOf(scratch[:0], v, v)
+}
+
+// canonicalOf reports whether w, a value after transforms, is valid and
+// its canonical text (written after scratch's contents) is orig.
+func (f *Field) canonicalOf(scratch, w, orig []byte) ([]byte, bool) {
+	var sc scalar
+	psc := &sc
+	if f.min == nil && f.max == nil {
+		psc = nil
+	}
+	n0 := len(scratch)
+	out, code := f.appendValue(scratch, w, psc)
+	if code != valueOK {
+		return scratch, false
+	}
+	canon := out[n0:]
+	if !bytes.Equal(canon, orig) || f.checks && f.violated(w, canon, sc) != "" ||
+		f.neutralize && len(canon) > 0 && formulaStart[canon[0]] {
+		return out, false
+	}
+	return out, true
+}
+
+// formulaStart marks the first bytes that neutralization prefixes with a '.
+var formulaStart = [256]bool{'=': true, '+': true, '-': true, '@': true, '\t': true, '\r': true}
+
 // applyTransforms returns v after the transforms ts, appended to dst.
 func applyTransforms(dst, v []byte, ts []typev1.Transform) []byte {
 	for _, t := range ts {
@@ -123,13 +228,10 @@ func (f *Field) norm(dst, v []byte) ([]byte, *ValueError) {
 			return dst[:n0], ve
 		}
 	}
-	if f.neutralize && len(out) > n0 {
-		switch out[n0] {
-		case '=', '+', '-', '@', '\t', '\r':
-			out = append(out, 0)
-			copy(out[n0+1:], out[n0:])
-			out[n0] = '\''
-		}
+	if f.neutralize && len(out) > n0 && formulaStart[out[n0]] {
+		out = append(out, 0)
+		copy(out[n0+1:], out[n0:])
+		out[n0] = '\''
 	}
 	return out, nil
 }
@@ -240,57 +342,9 @@ func (f *Field) appendValue(dst, v []byte, sc *scalar) ([]byte, errCode) {
 // canonical text: v itself with 'T' between date and time and a ±hhmm offset
 // written ±hh:mm.
 func appendISODatetime(dst, v []byte, sc *scalar) ([]byte, errCode) {
-	if len(v) < 19 || v[10] != 'T' && v[10] != ' ' {
+	ok, compact := scanISODatetime(v, sc)
+	if !ok {
 		return dst, valueSyntax
-	}
-	y, mo, d, ok1 := isoDate(v[:10])
-	h, mi, s, ok2 := isoClock(v[11:19])
-	if !ok1 || !ok2 {
-		return dst, valueSyntax
-	}
-	end := 19
-	if len(v) > 19 && v[19] == '.' {
-		end = 20
-		for end < len(v) && v[end]-'0' <= 9 {
-			end++
-		}
-		if end == 20 || end > 29 {
-			return dst, valueSyntax
-		}
-	}
-	off := 0
-	hasOff, compact := false, false
-	switch rest := v[end:]; len(rest) {
-	case 0:
-	case 1:
-		if rest[0] != 'Z' {
-			return dst, valueSyntax
-		}
-		hasOff = true
-	case 5, 6:
-		if rest[0] != '+' && rest[0] != '-' || len(rest) == 6 && rest[3] != ':' {
-			return dst, valueSyntax
-		}
-		oh, ok1 := num2(rest[1], rest[2])
-		om, ok2 := num2(rest[len(rest)-2], rest[len(rest)-1])
-		if !ok1 || !ok2 || oh > 23 || om > 59 {
-			return dst, valueSyntax
-		}
-		off = oh*60 + om
-		if rest[0] == '-' {
-			off = -off
-		}
-		hasOff, compact = true, len(rest) == 5
-	default:
-		return dst, valueSyntax
-	}
-	if sc != nil {
-		sc.i = daysFromCivil(y, mo, d)*86400 + int64(h*3600+mi*60+s)
-		sc.ns = 0
-		if end > 19 {
-			sc.ns = nanos(v[20:end])
-		}
-		sc.off, sc.hasOff = int64(off)*60, hasOff
 	}
 	n0 := len(dst)
 	dst = append(dst, v...)
@@ -301,6 +355,65 @@ func appendISODatetime(dst, v []byte, sc *scalar) ([]byte, errCode) {
 		dst[m-1], dst[m-2], dst[m-3] = dst[m-2], dst[m-3], ':'
 	}
 	return dst, valueOK
+}
+
+// scanISODatetime reads the default datetime form, setting *sc when sc is
+// not nil. compact reports an offset written ±hhmm (whose canonical form is
+// ±hh:mm); v is its own canonical text when ok, v[10] == 'T' and !compact.
+func scanISODatetime(v []byte, sc *scalar) (ok, compact bool) {
+	if len(v) < 19 || v[10] != 'T' && v[10] != ' ' {
+		return false, false
+	}
+	y, mo, d, ok1 := isoDate(v[:10])
+	h, mi, s, ok2 := isoClock(v[11:19])
+	if !ok1 || !ok2 {
+		return false, false
+	}
+	end := 19
+	if len(v) > 19 && v[19] == '.' {
+		end = 20
+		for end < len(v) && v[end]-'0' <= 9 {
+			end++
+		}
+		if end == 20 || end > 29 {
+			return false, false
+		}
+	}
+	off := 0
+	hasOff := false
+	switch rest := v[end:]; len(rest) {
+	case 0:
+	case 1:
+		if rest[0] != 'Z' {
+			return false, false
+		}
+		hasOff = true
+	case 5, 6:
+		if rest[0] != '+' && rest[0] != '-' || len(rest) == 6 && rest[3] != ':' {
+			return false, false
+		}
+		oh, ok1 := num2(rest[1], rest[2])
+		om, ok2 := num2(rest[len(rest)-2], rest[len(rest)-1])
+		if !ok1 || !ok2 || oh > 23 || om > 59 {
+			return false, false
+		}
+		off = oh*60 + om
+		if rest[0] == '-' {
+			off = -off
+		}
+		hasOff, compact = true, len(rest) == 5
+	default:
+		return false, false
+	}
+	if sc != nil {
+		sc.i = daysFromCivil(y, mo, d)*86400 + int64(h*3600+mi*60+s)
+		sc.ns = 0
+		if end > 19 {
+			sc.ns = nanos(v[20:end])
+		}
+		sc.off, sc.hasOff = int64(off)*60, hasOff
+	}
+	return true, compact
 }
 
 // appendLayout reads a date, time or datetime with the ISO form (when
@@ -390,37 +503,62 @@ func (f *Field) compare(a, b scalar) int {
 // checkConstraints checks v (after transforms), whose canonical text is
 // canon and whose value is sc.
 func (f *Field) checkConstraints(v, canon []byte, sc scalar) *ValueError {
+	switch f.violated(v, canon, sc) {
+	case "":
+		return nil
+	case "minLength":
+		return constraintError("minLength", "%s has %d characters, fewer than the minimum length %d", quote(v), utf8.RuneCount(v), f.minLen)
+	case "maxLength":
+		return constraintError("maxLength", "%s has %d characters, more than the maximum length %d", quote(v), utf8.RuneCount(v), f.maxLen)
+	case "minimum":
+		if f.order == orderFloat && math.IsNaN(sc.f) {
+			return constraintError("minimum", "NaN is not comparable with the minimum %s", f.min.text)
+		}
+		return constraintError("minimum", "%s is less than the minimum %s", cut(canon), f.min.text)
+	case "maximum":
+		if f.order == orderFloat && math.IsNaN(sc.f) {
+			return constraintError("maximum", "NaN is not comparable with the maximum %s", f.max.text)
+		}
+		return constraintError("maximum", "%s is greater than the maximum %s", cut(canon), f.max.text)
+	case "pattern":
+		return constraintError("pattern", "%s does not match the pattern %q", quote(v), f.pattern)
+	}
+	return constraintError("enum", "%s is not one of the allowed values %s", quote(canon), quoteList(f.enumList, 10))
+}
+
+// violated returns the first constraint that v (after transforms), whose
+// canonical text is canon and whose value is sc, breaks, or "".
+func (f *Field) violated(v, canon []byte, sc scalar) string {
 	if f.minLen >= 0 || f.maxLen >= 0 {
-		n := int64(utf8.RuneCount(v))
+		// A value has at most as many characters as bytes: count them only
+		// when that bound does not settle both limits.
+		n := int64(len(v))
+		if f.minLen > 0 || f.maxLen >= 0 && n > f.maxLen {
+			n = int64(utf8.RuneCount(v))
+		}
 		if f.minLen >= 0 && n < f.minLen {
-			return constraintError("minLength", "%s has %d characters, fewer than the minimum length %d", quote(v), n, f.minLen)
+			return "minLength"
 		}
 		if f.maxLen >= 0 && n > f.maxLen {
-			return constraintError("maxLength", "%s has %d characters, more than the maximum length %d", quote(v), n, f.maxLen)
+			return "maxLength"
 		}
 	}
 	if f.min != nil || f.max != nil {
 		nan := f.order == orderFloat && math.IsNaN(sc.f)
 		if f.min != nil && (nan || f.compare(sc, f.min.v) < 0) {
-			if nan {
-				return constraintError("minimum", "NaN is not comparable with the minimum %s", f.min.text)
-			}
-			return constraintError("minimum", "%s is less than the minimum %s", cut(canon), f.min.text)
+			return "minimum"
 		}
 		if f.max != nil && (nan || f.compare(sc, f.max.v) > 0) {
-			if nan {
-				return constraintError("maximum", "NaN is not comparable with the maximum %s", f.max.text)
-			}
-			return constraintError("maximum", "%s is greater than the maximum %s", cut(canon), f.max.text)
+			return "maximum"
 		}
 	}
 	if f.re != nil && !f.re.Match(v) {
-		return constraintError("pattern", "%s does not match the pattern %q", quote(v), f.pattern)
+		return "pattern"
 	}
 	if f.enumList != nil && !f.inEnum(canon) {
-		return constraintError("enum", "%s is not one of the allowed values %s", quote(canon), quoteList(f.enumList, 10))
+		return "enum"
 	}
-	return nil
+	return ""
 }
 
 func (f *Field) inEnum(canon []byte) bool {
@@ -491,33 +629,17 @@ func stripNonNumeric(v, decimal []byte) []byte {
 // its canonical text.
 func (f *Field) appendInteger(dst, v []byte, sc *scalar) ([]byte, errCode) {
 	if f.bare && f.group == nil && len(v) > 0 && len(v) <= 18 {
-		// Fast path: at most 18 characters cannot overflow.
-		i := 0
-		if v[0] == '-' || v[0] == '+' {
-			i = 1
+		n, canonical, ok := smallInteger(v)
+		if !ok {
+			return dst, valueSyntax
 		}
-		if i < len(v) {
-			var u uint64
-			for _, c := range v[i:] {
-				c -= '0'
-				if c > 9 {
-					return dst, valueSyntax
-				}
-				u = u*10 + uint64(c)
-			}
-			n := int64(u)
-			if v[0] == '-' {
-				n = -n
-			}
-			if sc != nil {
-				sc.i = n
-			}
-			if v[0] != '+' && (v[i] != '0' || len(v) == 1) {
-				return append(dst, v...), valueOK
-			}
-			return strconv.AppendInt(dst, n, 10), valueOK
+		if sc != nil {
+			sc.i = n
 		}
-		return dst, valueSyntax
+		if canonical {
+			return append(dst, v...), valueOK
+		}
+		return strconv.AppendInt(dst, n, 10), valueOK
 	}
 	if !f.bare {
 		v = stripNonNumeric(v, nil)
@@ -530,6 +652,32 @@ func (f *Field) appendInteger(dst, v []byte, sc *scalar) ([]byte, errCode) {
 		sc.i = n
 	}
 	return strconv.AppendInt(dst, n, 10), valueOK
+}
+
+// smallInteger reads [+-]digits of 1 to 18 bytes in all, which cannot
+// overflow. canonical reports whether v is its own canonical text: no '+'
+// and no leading zero.
+func smallInteger(v []byte) (n int64, canonical, ok bool) {
+	i := 0
+	if v[0] == '-' || v[0] == '+' {
+		i = 1
+	}
+	if i == len(v) {
+		return 0, false, false
+	}
+	var u uint64
+	for _, c := range v[i:] {
+		c -= '0'
+		if c > 9 {
+			return 0, false, false
+		}
+		u = u*10 + uint64(c)
+	}
+	n = int64(u)
+	if v[0] == '-' {
+		n = -n
+	}
+	return n, v[0] != '+' && (v[i] != '0' || len(v) == 1), true
 }
 
 // cutoff is the largest magnitude that can take one more digit without
@@ -748,8 +896,61 @@ func appendSpecial(dst, v []byte) ([]byte, bool) {
 // parseFloat parses a canonical number; out-of-range values are infinities
 // or zero.
 func parseFloat(b []byte) float64 {
+	if x, ok := exactFloat(b); ok {
+		return x
+	}
 	x, _ := strconv.ParseFloat(string(b), 64)
 	return x
+}
+
+// pow10 are the powers of ten that a float64 holds exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// exactFloat parses [-]digits[.digits] with at most 15 digits in all and no
+// exponent, the common form, as strconv.ParseFloat does on its exact path:
+// the digits, an integer below 2^52, are exactly a float64, and so is the
+// power of ten they are divided by, so the one rounding of the division is
+// the correctly rounded result ParseFloat returns. ok is false for any
+// other text.
+func exactFloat(b []byte) (float64, bool) {
+	i := 0
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		i = 1
+	}
+	if len(b)-i > 16 || i == len(b) {
+		return 0, false
+	}
+	var m uint64
+	frac, digits := -1, 0
+	for ; i < len(b); i++ {
+		c := b[i]
+		if c == '.' && frac < 0 {
+			frac = 0
+			continue
+		}
+		c -= '0'
+		if c > 9 {
+			return 0, false
+		}
+		m = m*10 + uint64(c)
+		digits++
+		if frac >= 0 {
+			frac++
+		}
+	}
+	if digits == 0 || digits > 15 || frac == 0 {
+		return 0, false
+	}
+	x := float64(m)
+	if neg {
+		x = -x
+	}
+	if frac > 0 {
+		x /= pow10[frac]
+	}
+	return x, true
 }
 
 // validEmail: exactly one @, a non-empty local part, a domain with a dot
