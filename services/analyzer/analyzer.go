@@ -28,9 +28,10 @@
 // consecutive row ranges merge (Partial.Merge) into those of the whole.
 //
 // With more than one CPU, an analysis uses two goroutines: one parses rows
-// into batches a few ahead, the other folds each batch into the
-// accumulators column by column; the quantiles of numeric columns are then
-// selected in parallel.
+// into batches a few ahead, numeric and time values included, the other
+// folds each batch into the accumulators column by column; the quantiles of
+// numeric columns are then selected in parallel, from counts of the values
+// in buckets rather than by partitioning them (selectByBuckets).
 package analyzer
 
 import (
@@ -100,7 +101,12 @@ type Config struct {
 	// spilled memory is reusable at once rather than when the heap has
 	// doubled. On top of it come: the parser's buffer (one record, see
 	// MaxRecordBytes) and up to 4 batches of parsed rows (each about
-	// 256 KiB, or one record if longer), what one batch of rows adds before
+	// 256 KiB of text, or one record if longer, plus 16 bytes per value
+	// and 9 more per numeric, date and datetime value: at most 2 MiB with
+	// the text), while quantiles are computed
+	// up to 624 KiB per numeric column plus 112 KiB per level of bucket
+	// refinement past the first, at most 5 (GOMAXPROCS columns at a
+	// time), what one batch of rows adds before
 	// the next check of the budget, while spill files are merged up to 64
 	// file buffers of 32 KiB, and garbage below the 4 MiB threshold. The
 	// tests hold the heap in use to the budget plus budget/8 plus 8 MiB.
@@ -219,6 +225,7 @@ type Partial struct {
 	// corr their correlation matrix (nil without numeric columns or with
 	// more than moments.MaxMatrixColumns of them).
 	numIdx  []int
+	typed   int // the number of numeric, date and datetime columns
 	corr    *moments.Matrix
 	corrBuf []float64 // a batch's numeric values, row-major, NaN for missing
 }
@@ -231,8 +238,11 @@ type column struct {
 	nulls int64
 	num   *numericCol // INTEGER, NUMBER
 	numK  int         // the index of a numeric column among the numeric ones
-	cat   *catCol     // the other types
-	dt    *dateCol    // DATE, DATETIME (beside cat)
+	// typedK is the index of a numeric, date or datetime column among
+	// those (the columns whose values the batcher parses), -1 for others.
+	typedK int
+	cat    *catCol  // the other types
+	dt     *dateCol // DATE, DATETIME (beside cat)
 }
 
 func (c *column) mem() int64 {
@@ -275,7 +285,11 @@ func newPartial(schema *typev1.Schema, cfg Config) (*Partial, error) {
 	maxChunk := int(min(p.limit/64/8, 1<<20)) / chunkSize * chunkSize
 	maxChunk = max(maxChunk, chunkSize)
 	for _, f := range schema.GetFields() {
-		c := column{name: f.GetName(), typ: f.GetType()}
+		c := column{name: f.GetName(), typ: f.GetType(), typedK: -1}
+		if isNumeric(f.GetType()) || isDatetime(f.GetType()) {
+			c.typedK = p.typed
+			p.typed++
+		}
 		if isNumeric(f.GetType()) {
 			c.num = newNumericCol(maxChunk)
 		} else {

@@ -32,23 +32,45 @@ const (
 // so that parsing and folding can run on different goroutines and columns
 // can be folded one at a time.
 type batch struct {
-	data   []byte // the values, concatenated
-	bounds []int  // value k of the batch is data[bounds[k]:bounds[k+1]]; row r, column c is value r*columns+c
+	data  []byte // the rows' text and the values that are not part of it
+	spans []int  // value k of the batch is data[spans[2k]:spans[2k+1]]; row r, column c is value r*columns+c
+	// The values of the typed columns (numeric, date and datetime ones),
+	// parsed by the batcher so that the parsing runs on the parser's
+	// goroutine: row r, typed column t is vals[r*typed+t] with its state
+	// in states, where typed is the number of typed columns. A numeric
+	// value is a float64 (an integer converted), a time the int64
+	// nanoseconds of parseTimestamp, both as their bits.
+	vals   []uint64
+	states []valState
 	rows   int
 	offset int64 // the input offset just past the batch's last row
 	err    error // what ended the input after these rows: io.EOF, or an error to return; nil if more follow
 }
 
 // value returns value k.
-func (b *batch) value(k int) []byte { return b.data[b.bounds[k]:b.bounds[k+1]:b.bounds[k+1]] }
+func (b *batch) value(k int) []byte {
+	end := b.spans[2*k+1]
+	return b.data[b.spans[2*k]:end:end]
+}
+
+// valState is the state of a typed value of a batch.
+type valState uint8
+
+const (
+	valMissing valState = iota // an empty field
+	valOK                      // parsed
+	valBad                     // not of the column's type (for a time: not a form parseTimestamp reads)
+)
 
 // batcher fills batches from a csvparse.Reader.
 type batcher struct {
 	r       *csvparse.Reader
-	p       *Partial // for the column names; read only
+	p       *Partial // for the column names and types; read only
 	header  bool     // the next record is the header
 	records int64    // records read, header included
 	rowCap  int
+	typed   []int      // the indexes of the typed columns (see batch.vals)
+	days    []dayCache // by typed column, for the date and datetime ones
 }
 
 func newBatcher(r io.Reader, p *Partial, hasHeader bool) *batcher {
@@ -56,19 +78,55 @@ func newBatcher(r io.Reader, p *Partial, hasHeader bool) *batcher {
 	if p.maxRecordBytes > 0 {
 		opts.MaxRecordBytes, opts.MaxFieldBytes = p.maxRecordBytes, p.maxRecordBytes
 	}
-	return &batcher{
+	bt := &batcher{
 		r:      csvparse.NewReader(r, opts),
 		p:      p,
 		header: hasHeader,
 		rowCap: max(1, min(batchRows, batchFields/len(p.cols))),
 	}
+	for i := range p.cols {
+		if p.cols[i].typedK >= 0 {
+			bt.typed = append(bt.typed, i)
+		}
+	}
+	bt.days = make([]dayCache, len(bt.typed))
+	return bt
+}
+
+// parseTyped parses the value v of a typed column of type t; days is the
+// column's cache.
+func parseTyped(t typev1.FieldType, v []byte, days *dayCache) (uint64, valState) {
+	if len(v) == 0 {
+		return 0, valMissing
+	}
+	var x uint64
+	ok := false
+	switch t {
+	case typev1.FieldType_FIELD_TYPE_INTEGER:
+		var i int64
+		i, ok = parseInt(v)
+		x = math.Float64bits(float64(i))
+	case typev1.FieldType_FIELD_TYPE_NUMBER:
+		var f float64
+		f, ok = parseFloat(v)
+		x = math.Float64bits(f)
+	default: // DATE, DATETIME
+		var ns int64
+		ns, ok = days.parseTimestamp(v)
+		x = uint64(ns)
+	}
+	if !ok {
+		return 0, valBad
+	}
+	return x, valOK
 }
 
 // fill reads the next rows into b. It returns nil if more may follow,
 // io.EOF at the end of the input, an error wrapping ErrMalformedInput or
 // ErrHeaderMismatch for bad input, and any other error of the reader as is.
 func (bt *batcher) fill(b *batch) error {
-	b.data, b.bounds, b.rows = b.data[:0], append(b.bounds[:0], 0), 0
+	b.data, b.spans, b.rows = b.data[:0], b.spans[:0], 0
+	b.vals, b.states = b.vals[:0], b.states[:0]
 	defer func() { b.offset = bt.r.InputOffset() }()
 	for b.rows < bt.rowCap && len(b.data) < batchBytes {
 		rec, err := bt.r.Next()
@@ -99,13 +157,40 @@ func (bt *batcher) fill(b *batch) error {
 			}
 			continue
 		}
-		for _, f := range rec.Fields {
-			b.data = append(b.data, f...)
-			b.bounds = append(b.bounds, len(b.data))
+		b.appendRecord(rec)
+		for t, i := range bt.typed {
+			x, st := parseTyped(bt.p.cols[i].typ, rec.Fields[i], &bt.days[t])
+			b.vals = append(b.vals, x)
+			b.states = append(b.states, st)
 		}
 		b.rows++
 	}
 	return nil
+}
+
+// appendRecord copies the fields of rec into b. Fields that are part of
+// the record's text (all of them unless quoted with doubled quotes) are
+// copied with it in one go, the others one by one.
+func (b *batch) appendRecord(rec *csvparse.Record) {
+	raw := rec.Raw
+	base := len(b.data)
+	b.data = append(b.data, raw...)
+	rp := uintptr(unsafe.Pointer(unsafe.SliceData(raw)))
+	for _, f := range rec.Fields {
+		if len(f) == 0 {
+			b.spans = append(b.spans, 0, 0)
+			continue
+		}
+		// An offset from another buffer wraps around and fails the test.
+		if off := uintptr(unsafe.Pointer(unsafe.SliceData(f))) - rp; off <= uintptr(len(raw)) && uintptr(len(f)) <= uintptr(len(raw))-off {
+			start := base + int(off)
+			b.spans = append(b.spans, start, start+len(f))
+			continue
+		}
+		start := len(b.data)
+		b.data = append(b.data, f...)
+		b.spans = append(b.spans, start, len(b.data))
+	}
 }
 
 // scan reads every record of r into the accumulators. When more than one
@@ -167,7 +252,7 @@ func (p *Partial) scan(ctx context.Context, r io.Reader, hasHeader bool, progres
 				return
 			}
 			if err := ctx.Err(); err != nil {
-				b.data, b.bounds, b.rows, b.err = b.data[:0], b.bounds[:0], 0, err
+				b.data, b.spans, b.rows, b.err = b.data[:0], b.spans[:0], 0, err
 			} else {
 				b.err = bt.fill(b)
 			}
@@ -201,7 +286,7 @@ func (p *Partial) addBatch(ctx context.Context, b *batch, headerRows int64) erro
 	badRow := b.rows // rows from badRow on need not be folded
 	var badErr error
 	nn := len(p.numIdx)
-	if p.corr != nil {
+	if p.corr != nil && nn > 1 {
 		p.corrBuf = slices.Grow(p.corrBuf[:0], b.rows*nn)[:b.rows*nn]
 		for k := range p.corrBuf {
 			p.corrBuf[k] = math.NaN()
@@ -221,7 +306,7 @@ func (p *Partial) addBatch(ctx context.Context, b *batch, headerRows int64) erro
 	if badErr != nil {
 		return fmt.Errorf("%w: record %d: %w", ErrMalformedInput, headerRows+p.rows+int64(badRow)+1, badErr)
 	}
-	if p.corr != nil {
+	if p.corr != nil && nn > 1 {
 		for r := range b.rows {
 			if err := p.corr.Add(p.corrBuf[r*nn:(r+1)*nn], nil); err != nil {
 				return err
@@ -237,36 +322,27 @@ func (p *Partial) addBatch(ctx context.Context, b *batch, headerRows int64) erro
 // the error.
 func (p *Partial) addColumn(i int, b *batch, n int) (int, error) {
 	c := &p.cols[i]
-	nf, nf2 := len(p.cols), len(p.numIdx)
+	nf, nt, nn := len(p.cols), p.typed, len(p.numIdx)
 	switch c.typ {
-	case typev1.FieldType_FIELD_TYPE_INTEGER:
+	case typev1.FieldType_FIELD_TYPE_INTEGER, typev1.FieldType_FIELD_TYPE_NUMBER:
+		vals, states := b.vals[c.typedK:], b.states[c.typedK:]
+		one := p.corr != nil && nn == 1 // a 1-column matrix: fed here, not by row
+		var row [1]float64
+		buf := p.corrBuf
 		for r := range n {
-			v := b.value(r*nf + i)
-			if len(v) == 0 {
+			k := r * nt
+			switch states[k] {
+			case valMissing:
 				c.nulls++
 				continue
+			case valBad:
+				what := "a number"
+				if c.typ == typev1.FieldType_FIELD_TYPE_INTEGER {
+					what = "an integer"
+				}
+				return r, fmt.Errorf("column %d (%q): %q is not %s", i+1, c.name, b.value(r*nf+i), what)
 			}
-			x, ok := parseInt(v)
-			if !ok {
-				return r, fmt.Errorf("column %d (%q): %q is not an integer", i+1, c.name, v)
-			}
-			p.mem += c.num.add(float64(x))
-			c.count++
-			if p.corr != nil {
-				p.corrBuf[r*nf2+c.numK] = float64(x)
-			}
-		}
-	case typev1.FieldType_FIELD_TYPE_NUMBER:
-		for r := range n {
-			v := b.value(r*nf + i)
-			if len(v) == 0 {
-				c.nulls++
-				continue
-			}
-			x, ok := parseFloat(v)
-			if !ok {
-				return r, fmt.Errorf("column %d (%q): %q is not a number", i+1, c.name, v)
-			}
+			x := math.Float64frombits(vals[k])
 			if x != x {
 				// pandas counts NaN as missing.
 				c.nulls++
@@ -274,8 +350,14 @@ func (p *Partial) addColumn(i int, b *batch, n int) (int, error) {
 			}
 			p.mem += c.num.add(x)
 			c.count++
-			if p.corr != nil {
-				p.corrBuf[r*nf2+c.numK] = x
+			switch {
+			case one:
+				row[0] = x
+				if err := p.corr.Add(row[:], nil); err != nil {
+					return r, err
+				}
+			case buf != nil:
+				buf[r*nn+c.numK] = x
 			}
 		}
 	default:
@@ -288,7 +370,8 @@ func (p *Partial) addColumn(i int, b *batch, n int) (int, error) {
 			p.mem += c.cat.add(v, p.rows+int64(r))
 			c.count++
 			if c.dt != nil {
-				p.mem += c.dt.add(v)
+				k := r*nt + c.typedK
+				p.mem += c.dt.add(int64(b.vals[k]), b.states[k] == valOK)
 			}
 		}
 	}

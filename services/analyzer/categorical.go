@@ -34,9 +34,19 @@ func (e *catEntry) refOf() (blk, off uint32) {
 // pack returns a value of up to 8 bytes as an integer, its bytes in
 // little-endian order and zeros after them.
 func pack(v []byte) uint64 {
-	var b [8]byte
-	copy(b[:], v)
-	return binary.LittleEndian.Uint64(b[:])
+	// Overlapping loads instead of a copy into a zeroed array: no call to
+	// memmove on the path every short value takes.
+	switch n := len(v); {
+	case n == 8:
+		return binary.LittleEndian.Uint64(v)
+	case n >= 4:
+		lo := uint64(binary.LittleEndian.Uint32(v))
+		hi := uint64(binary.LittleEndian.Uint32(v[n-4:])) >> (8 * (8 - n))
+		return lo | hi<<32
+	case n > 0:
+		return uint64(v[0]) | uint64(v[n/2])<<(8*(n/2)) | uint64(v[n-1])<<(8*(n-1))
+	}
+	return 0
 }
 
 // shortKey is a per-process secret mixed into the hashes of short values.

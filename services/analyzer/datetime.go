@@ -29,13 +29,13 @@ func newDateCol(maxChunk int) *dateCol {
 	return &dateCol{num: &numericCol{maxChunk: maxChunk, plain: true}}
 }
 
-// add records the value v of a DATE or DATETIME column. It returns the change
-// in memory use.
-func (c *dateCol) add(v []byte) int64 {
+// add records a value of a DATE or DATETIME column: ns, its time as
+// parseTimestamp reads it, when ok, and otherwise a value parseTimestamp
+// could not read. It returns the change in memory use.
+func (c *dateCol) add(ns int64, ok bool) int64 {
 	if c.bad {
 		return 0
 	}
-	ns, ok := parseTimestamp(v)
 	if !ok {
 		// A time outside pandas' range, or a form this reader does not
 		// know: no time statistics for the column, rather than wrong ones.
@@ -134,6 +134,21 @@ func (c *dateCol) mean() int64 {
 // taken as UTC. ok is false for any other form or a time outside pandas'
 // range.
 func parseTimestamp(v []byte) (ns int64, ok bool) {
+	var c dayCache
+	return c.parseTimestamp(v)
+}
+
+// dayCache remembers the day of the last date parseTimestamp read, so that
+// consecutive values of the same day (a file sorted by time) skip the
+// calendar arithmetic. Its zero value is empty.
+type dayCache struct {
+	date [10]byte // the last date read, "2006-01-02"
+	days int64    // its days since the epoch
+	set  bool
+}
+
+// parseTimestamp is the package's parseTimestamp, with the cache.
+func (c *dayCache) parseTimestamp(v []byte) (ns int64, ok bool) {
 	num := func(b []byte) (int, bool) {
 		x := 0
 		for _, ch := range b {
@@ -144,14 +159,24 @@ func parseTimestamp(v []byte) (ns int64, ok bool) {
 		}
 		return x, true
 	}
-	if len(v) < 10 || v[4] != '-' || v[7] != '-' {
+	if len(v) < 10 {
 		return 0, false
 	}
-	y, ok1 := num(v[0:4])
-	mo, ok2 := num(v[5:7])
-	d, ok3 := num(v[8:10])
-	if !ok1 || !ok2 || !ok3 || mo < 1 || mo > 12 || d < 1 || d > 31 {
-		return 0, false
+	var days int64
+	if c.set && [10]byte(v[:10]) == c.date {
+		days = c.days
+	} else {
+		if v[4] != '-' || v[7] != '-' {
+			return 0, false
+		}
+		y, ok1 := num(v[0:4])
+		mo, ok2 := num(v[5:7])
+		d, ok3 := num(v[8:10])
+		if !ok1 || !ok2 || !ok3 || mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo) {
+			return 0, false // d > daysIn: 2023-02-30 and the like
+		}
+		days = daysFromCivil(y, mo, d)
+		c.date, c.days, c.set = [10]byte(v[:10]), days, true
 	}
 	var hh, mm, ss, frac int
 	offset := 0
@@ -203,10 +228,7 @@ func parseTimestamp(v []byte) (ns int64, ok bool) {
 			return 0, false
 		}
 	}
-	if d > daysIn(y, mo) {
-		return 0, false // 2023-02-30 and the like
-	}
-	secs := daysFromCivil(y, mo, d)*86400 + int64(hh*3600+mm*60+ss-offset)
+	secs := days*86400 + int64(hh*3600+mm*60+ss-offset)
 	// Within these bounds secs*1e9+frac fits an int64: pandas' range, less
 	// its last fraction of a second at each end.
 	if secs < -9223372036 || secs > 9223372035 {

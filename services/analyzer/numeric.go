@@ -249,7 +249,9 @@ func (c *numericCol) stats(quantiles []float64) *typev1.NumericStats {
 			values[r] = at(c.parts(), int(r))
 		}
 	default:
-		selectParts(c.parts(), ranks, 0, values)
+		if !selectByBuckets(c.parts(), c.n, ranks, values) {
+			selectParts(c.parts(), ranks, 0, values)
+		}
 	}
 	for i, p := range plans {
 		st.Percentiles[i].Value = proto.Float64(lerp(values[p.lo], values[p.hi], p.gamma))
@@ -407,6 +409,179 @@ func mergeSorted(parts [][]float64, emit func(float64) error) error {
 		down(0)
 	}
 	return nil
+}
+
+// Bounds of selectByBuckets.
+const (
+	// bucketSelectMin is the fewest values it handles: below, quickselect
+	// alone is as fast.
+	bucketSelectMin = 1 << 14
+	// selectBucketBits gives the most buckets it counts values in: 2^12.
+	selectBucketBits  = 12
+	selectBucketCount = 1 << selectBucketBits
+	// maxSelectCandidates is the most values it copies out of a bucket
+	// holding ranks; a bigger bucket is counted again in finer buckets.
+	maxSelectCandidates = 1 << 14
+	// maxSelectGather is the most values it copies out at once: the
+	// buckets holding ranks are copied out in groups of at most that many
+	// values.
+	maxSelectGather = 1 << 16
+)
+
+// orderKey maps a float64 other than NaN to a uint64 in the same order
+// (-0.0 just below 0): the sign bit flipped for positive values, every bit
+// for negative ones.
+func orderKey(x float64) uint64 {
+	b := math.Float64bits(x)
+	return b ^ (uint64(int64(b)>>63) | 1<<63)
+}
+
+// selectByBuckets finds the values at the given ascending ranks of the n
+// values in parts, as if they were sorted, and reports whether it did; it
+// declines (false, out untouched) for fewer than bucketSelectMin values. It
+// does not reorder parts.
+//
+// It works on orderKey of the values, whose order is theirs, and so on
+// buckets of equal width in keys: in values, of equal width relative to
+// their magnitude, which suits prices and amounts that spread over orders
+// of magnitude. One pass counts the values in the buckets between the
+// smallest and largest key, keeping the smallest and largest key of each;
+// the bucket is a non-decreasing function of the key, so sorted values fill
+// the buckets in order, the counts say which bucket holds each rank at
+// which offset, and a bucket's values are exactly those with keys between
+// its smallest and largest. A second pass copies the values of the buckets
+// holding ranks out and quickselect finds the ranks among them; a bucket
+// with more than maxSelectCandidates values is counted again, in buckets
+// over its own keys. Each level narrows the keys by 2^11 at least, so after
+// at most 6 a bucket holds equal keys. Every pass is plain integer
+// arithmetic, without the mispredicted branches of partitioning every
+// value.
+func selectByBuckets(parts [][]float64, n int64, ranks []int64, out map[int64]float64) bool {
+	if n < bucketSelectMin {
+		return false
+	}
+	lo, hi := uint64(math.MaxUint64), uint64(0)
+	for _, p := range parts {
+		for _, x := range p {
+			k := orderKey(x)
+			lo, hi = min(lo, k), max(hi, k)
+		}
+	}
+	selectInKeys(parts, lo, hi, true, 0, ranks, out)
+	return true
+}
+
+// selectInKeys is selectByBuckets for the values of parts whose keys are
+// in lo..hi (all of them when all is set), which hold the ranks from base
+// on.
+func selectInKeys(parts [][]float64, lo, hi uint64, all bool, base int64, ranks []int64, out map[int64]float64) {
+	span := hi - lo
+	shift := uint(0)
+	for span>>shift >= selectBucketCount {
+		shift++
+	}
+	counts := make([]int64, selectBucketCount)
+	mins := make([]uint64, selectBucketCount)
+	maxs := make([]uint64, selectBucketCount)
+	for i := range mins {
+		mins[i] = math.MaxUint64
+	}
+	for _, p := range parts {
+		for _, x := range p {
+			d := orderKey(x) - lo // wraps around for keys below lo
+			if !all && d > span {
+				continue
+			}
+			b := d >> shift
+			counts[b]++
+			mins[b] = min(mins[b], d)
+			maxs[b] = max(maxs[b], d)
+		}
+	}
+	// The buckets holding ranks, ascending, with the rank of their first
+	// value; tgt[b] is 1 + the index of bucket b among those being copied
+	// out, 0 for others.
+	type target struct {
+		bucket     uint64
+		base       int64
+		start, end int // of its values in buf
+		ranks      []int64
+	}
+	var targets, refine []target
+	tgt := make([]int32, selectBucketCount)
+	// gather copies the values of the targets (total of them) out of
+	// parts, into buf if it is big enough, and selects their ranks; it
+	// returns the buffer for reuse.
+	gather := func(targets []target, total int, buf []float64) []float64 {
+		if len(targets) == 0 {
+			return buf
+		}
+		if cap(buf) < total {
+			buf = make([]float64, total)
+		}
+		buf = buf[:total]
+		for _, p := range parts {
+			for _, x := range p {
+				d := orderKey(x) - lo
+				if !all && d > span {
+					continue
+				}
+				if t := tgt[d>>shift]; t != 0 {
+					buf[targets[t-1].end] = x
+					targets[t-1].end++
+				}
+			}
+		}
+		for _, t := range targets {
+			selectInPlace(buf[t.start:t.end], t.ranks, t.base, out)
+		}
+		return buf
+	}
+	var buf []float64
+	cum, b, total := base, uint64(0), 0
+	for k, r := range ranks {
+		for cum+counts[b] <= r {
+			cum += counts[b]
+			b++
+		}
+		switch {
+		case mins[b] == maxs[b]:
+			// Equal values.
+			out[r] = fromOrderKey(lo + mins[b])
+		case counts[b] > maxSelectCandidates:
+			if n := len(refine); n > 0 && refine[n-1].bucket == b {
+				refine[n-1].ranks = ranks[k-len(refine[n-1].ranks) : k+1]
+				continue
+			}
+			refine = append(refine, target{bucket: b, base: cum, ranks: ranks[k : k+1]})
+		default:
+			if n := len(targets); n > 0 && targets[n-1].bucket == b {
+				targets[n-1].ranks = ranks[k-len(targets[n-1].ranks) : k+1]
+				continue
+			}
+			if total+int(counts[b]) > maxSelectGather {
+				// Bound the copies: select what is gathered so far.
+				buf = gather(targets, total, buf)
+				clear(tgt)
+				targets, total = targets[:0], 0
+			}
+			targets = append(targets, target{bucket: b, base: cum, start: total, end: total, ranks: ranks[k : k+1]})
+			tgt[b] = int32(len(targets))
+			total += int(counts[b])
+		}
+	}
+	gather(targets, total, buf) // buf is dead, and collectable, from here on
+	for _, t := range refine {
+		selectInKeys(parts, lo+mins[t.bucket], lo+maxs[t.bucket], false, t.base, t.ranks, out)
+	}
+}
+
+// fromOrderKey inverts orderKey.
+func fromOrderKey(k uint64) float64 {
+	if k>>63 != 0 {
+		return math.Float64frombits(k &^ (1 << 63))
+	}
+	return math.Float64frombits(^k)
 }
 
 // selectInPlace finds the values at the given ascending ranks of xs, as if

@@ -299,3 +299,71 @@ func TestParseTimestamp(t *testing.T) {
 		}
 	}
 }
+
+// TestOneColumnCorrelation checks the matrix of a single numeric column,
+// which the engine feeds value by value rather than by row, against the
+// diagonal of a two-column matrix over the same values.
+func TestOneColumnCorrelation(t *testing.T) {
+	num := func(name string) *typev1.Field {
+		return &typev1.Field{Name: name, Type: typev1.FieldType_FIELD_TYPE_NUMBER}
+	}
+	one := &typev1.Schema{Fields: []*typev1.Field{{Name: "s", Type: typev1.FieldType_FIELD_TYPE_STRING}, num("x")}}
+	two := &typev1.Schema{Fields: []*typev1.Field{{Name: "s", Type: typev1.FieldType_FIELD_TYPE_STRING}, num("x"), num("y")}}
+	for _, tc := range []struct {
+		name string
+		xs   []string
+		want float64 // NaN for NaN
+	}{
+		{"spread", []string{"1", "", "2.5", "NaN", "-4"}, 1},
+		{"constant", []string{"3", "3", "", "3"}, math.NaN()},
+		{"single", []string{"", "7", ""}, math.NaN()},
+		{"infinite", []string{"1", "inf", "2"}, 1},
+		{"all-missing", []string{"", ""}, math.NaN()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d1, d2 := "s,x\n", "s,x,y\n"
+			for i, x := range tc.xs {
+				d1 += fmt.Sprintf("r%d,%s\n", i, x)
+				d2 += fmt.Sprintf("r%d,%s,%d\n", i, x, i)
+			}
+			for _, cfg := range []Config{{}, {sequential: true}} {
+				r1, err := Analyze(context.Background(), strings.NewReader(d1), one, true, nil, cfg, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r2, err := Analyze(context.Background(), strings.NewReader(d2), two, true, nil, cfg, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, ref := r1.GetCorrelation().GetValues(), r2.GetCorrelation().GetValues()
+				if len(got) != 1 || len(ref) != 4 {
+					t.Fatalf("matrices %v and %v", got, ref)
+				}
+				if math.Float64bits(got[0]) != math.Float64bits(ref[0]) && !(math.IsNaN(got[0]) && math.IsNaN(ref[0])) {
+					t.Errorf("one-column correlation %v, two-column diagonal %v", got[0], ref[0])
+				}
+				if got[0] != tc.want && !(math.IsNaN(got[0]) && math.IsNaN(tc.want)) {
+					t.Errorf("correlation %v, want %v", got[0], tc.want)
+				}
+			}
+		})
+	}
+}
+
+// TestDayCache checks that a shared dayCache reads every value as a fresh
+// parse does, whatever came before it.
+func TestDayCache(t *testing.T) {
+	ins := []string{"2024-02-29", "2024-02-29T10:00:00", "2024-02-29T24:00:00", "2024-02-29 23:59:59.5-01:00", "2024-02-29x",
+		"2023-02-29", "2023-02-29T00:00:00", "2023-03-01T00:00:00Z", "2023-03-01", "2023-03-01T00:00", "1677-09-21T00:00:00Z",
+		"1677-09-22T00:00:00Z", "1677-09-21T00:00:00Z", "2262-04-11T23:47:16.854775807Z", "2262-04-11T23:47:17Z", "14:00:00"}
+	var c dayCache
+	for range 3 {
+		for _, in := range ins {
+			ns, ok := c.parseTimestamp([]byte(in))
+			wns, wok := parseTimestamp([]byte(in))
+			if ns != wns || ok != wok {
+				t.Errorf("cached parse of %q = %d, %v; fresh parse %d, %v", in, ns, ok, wns, wok)
+			}
+		}
+	}
+}
