@@ -13,7 +13,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	typev1 "github.com/csvmesh/csvmesh/gen/csvmesh/type/v1"
@@ -70,6 +69,9 @@ type childResult struct {
 	Bytes        int64   `json:"bytes"`
 	RowsValid    int64   `json:"rows_valid"`
 	RowsRejected int64   `json:"rows_rejected"`
+	// PeakRSS is the child's own VmHWM when it finished. (The wait4 rusage
+	// of a child started with vfork reports the parent's peak instead.)
+	PeakRSS int64 `json:"peak_rss_bytes"`
 }
 
 // coreRow is one line of the core report.
@@ -178,11 +180,7 @@ func runCoreChild(ctx context.Context, self, path, work string, m coreMode) (chi
 	if err := json.Unmarshal([]byte(stdout.String()), &out); err != nil {
 		return childResult{}, 0, fmt.Errorf("child output %q: %w", stdout.String(), err)
 	}
-	var rss int64
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		rss = ru.Maxrss * 1024 // kilobytes on Linux
-	}
-	return out, rss, nil
+	return out, out.PeakRSS, nil
 }
 
 // coreRun is the child side of --core: one measurement, printed as JSON.
@@ -231,7 +229,11 @@ func coreRun(ctx context.Context, file, outDir string, workers int, infer, toPar
 	if err != nil {
 		return err
 	}
-	return json.NewEncoder(stdout).Encode(childResult{Seconds: d.Seconds(), Bytes: fi.Size(), RowsValid: res.GetRowsValid(), RowsRejected: res.GetRowsRejected()})
+	rss, err := peakRSS(0)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(stdout).Encode(childResult{Seconds: d.Seconds(), Bytes: fi.Size(), RowsValid: res.GetRowsValid(), RowsRejected: res.GetRowsRejected(), PeakRSS: rss})
 }
 
 // convertParquet times the Parquet conversion of the normalized CSV at src.
@@ -260,7 +262,11 @@ func convertParquet(ctx context.Context, src, dst string, schema *typev1.Schema,
 	if err != nil {
 		return err
 	}
-	return json.NewEncoder(stdout).Encode(childResult{Seconds: d.Seconds(), Bytes: fi.Size(), RowsValid: rows})
+	rss, err := peakRSS(0)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(stdout).Encode(childResult{Seconds: d.Seconds(), Bytes: fi.Size(), RowsValid: rows, PeakRSS: rss})
 }
 
 // writeCoreTable prints r as a plain-text report.

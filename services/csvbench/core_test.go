@@ -71,6 +71,9 @@ func TestCoreRun(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
 		t.Fatal(err)
 	}
+	if res.PeakRSS <= 0 {
+		t.Errorf("peak RSS %d, want the child's VmHWM", res.PeakRSS)
+	}
 	if res.RowsValid+res.RowsRejected != st.Rows || res.RowsRejected != st.BadRows || st.BadRows == 0 {
 		t.Fatalf("valid %d + rejected %d, want %d rows of which the %d bad ones rejected", res.RowsValid, res.RowsRejected, st.Rows, st.BadRows)
 	}
