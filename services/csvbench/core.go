@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -97,9 +98,8 @@ type coreResult struct {
 
 // benchCore measures the validator core (parse, type-check, normalize,
 // write) in child processes of this binary, one per mode, against the
-// encoding/csv baseline read of the same file, timed before and after the
-// modes (the mean is the baseline, so drift in a shared machine's load
-// shows in both).
+// encoding/csv baseline read of the same file, timed at the start of each
+// of o.repeat rounds; every figure is the median over the rounds.
 func benchCore(ctx context.Context, o *options, logf func(string, ...any)) (*coreResult, error) {
 	dir, path, size, err := benchFile(o, logf)
 	if err != nil {
@@ -121,48 +121,51 @@ func benchCore(ctx context.Context, o *options, logf func(string, ...any)) (*cor
 	if _, _, err := baseline(path); err != nil {
 		return nil, err
 	}
-	before, rows, err := baseline(path)
-	if err != nil {
-		return nil, err
-	}
-	res.FileRows = rows
-	logf("baseline encoding/csv: %.1f MB/s", mbps(res.FileBytes, before))
-	type measured struct {
-		mode coreMode
-		out  childResult
-		rss  int64
-	}
-	var runs []measured
-	for _, m := range coreModes(res.CPUs) {
-		out, rss, err := runCoreChild(ctx, self, path, work, m)
+	// Each round times the baseline, then every mode; with --repeat, the
+	// median of each over the rounds is reported, so one slow moment of a
+	// shared machine does not decide a figure.
+	modes := coreModes(res.CPUs)
+	var bases []time.Duration
+	durs := make([][]time.Duration, len(modes))
+	last := make([]childResult, len(modes))
+	for round := 0; round < o.repeat; round++ {
+		b, rows, err := baseline(path)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", m.Name, err)
+			return nil, err
 		}
-		logf("%s: %.1f MB/s", m.Name, mbps(out.Bytes, time.Duration(out.Seconds*float64(time.Second))))
-		runs = append(runs, measured{m, out, rss})
+		res.FileRows = rows
+		bases = append(bases, b)
+		logf("round %d: baseline encoding/csv: %.1f MB/s", round+1, mbps(res.FileBytes, b))
+		for i, m := range modes {
+			out, err := runCoreChild(ctx, self, path, work, m)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", m.Name, err)
+			}
+			d := time.Duration(out.Seconds * float64(time.Second))
+			logf("round %d: %s: %.1f MB/s", round+1, m.Name, mbps(out.Bytes, d))
+			durs[i] = append(durs[i], d)
+			if out.PeakRSS < last[i].PeakRSS {
+				out.PeakRSS = last[i].PeakRSS
+			}
+			last[i] = out
+		}
 	}
-	after, _, err := baseline(path)
-	if err != nil {
-		return nil, err
-	}
-	base := (before + after) / 2
-	res.Baseline = newStages(res.FileBytes, []string{"baseline encoding/csv"}, []time.Duration{base})[0]
-	for _, r := range runs {
-		d := time.Duration(r.out.Seconds * float64(time.Second))
-		st := stage{Name: r.mode.Name, Seconds: d.Seconds(), MBps: mbps(r.out.Bytes, d)}
+	res.Baseline = newStages(res.FileBytes, []string{"baseline encoding/csv"}, []time.Duration{median(bases)})[0]
+	for i, m := range modes {
+		d := median(durs[i])
+		st := stage{Name: m.Name, Seconds: d.Seconds(), MBps: mbps(last[i].Bytes, d)}
 		st.Ratio = st.MBps / res.Baseline.MBps
-		res.Modes = append(res.Modes, coreRow{stage: st, PeakRSS: r.rss})
-		if !r.mode.Parquet && !r.mode.Infer {
-			res.RowsValid, res.Rejected = r.out.RowsValid, r.out.RowsRejected
+		res.Modes = append(res.Modes, coreRow{stage: st, PeakRSS: last[i].PeakRSS})
+		if !m.Parquet && !m.Infer {
+			res.RowsValid, res.Rejected = last[i].RowsValid, last[i].RowsRejected
 		}
 	}
 	res.LoadAfter = loadAvg()
 	return res, nil
 }
 
-// runCoreChild runs `self --core-run` for mode m and returns its result and
-// peak RSS.
-func runCoreChild(ctx context.Context, self, path, work string, m coreMode) (childResult, int64, error) {
+// runCoreChild runs `self --core-run` for mode m and returns its result.
+func runCoreChild(ctx context.Context, self, path, work string, m coreMode) (childResult, error) {
 	args := []string{"--core-run", "--core-file", path, "--core-out", work, "--core-workers", strconv.Itoa(m.Workers)}
 	if m.Infer {
 		args = append(args, "--core-infer")
@@ -174,13 +177,13 @@ func runCoreChild(ctx context.Context, self, path, work string, m coreMode) (chi
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return childResult{}, 0, fmt.Errorf("%w: %s", err, stderr.String())
+		return childResult{}, fmt.Errorf("%w: %s", err, stderr.String())
 	}
 	var out childResult
 	if err := json.Unmarshal([]byte(stdout.String()), &out); err != nil {
-		return childResult{}, 0, fmt.Errorf("child output %q: %w", stdout.String(), err)
+		return childResult{}, fmt.Errorf("child output %q: %w", stdout.String(), err)
 	}
-	return out, out.PeakRSS, nil
+	return out, nil
 }
 
 // coreRun is the child side of --core: one measurement, printed as JSON.
@@ -284,4 +287,15 @@ func writeCoreTable(w io.Writer, r *coreResult) error {
 	b.WriteString("\nparquet MB/s are of the normalized CSV it reads; the others of the source file.\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// median returns the middle of ds (the mean of the two middle ones for an
+// even count); ds is not empty.
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	if n := len(s); n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+	return s[len(s)/2]
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/csvmesh/csvmesh/services/internal/tableschema"
 	"github.com/csvmesh/csvmesh/services/internal/tradegen"
@@ -87,5 +88,22 @@ func TestCoreRun(t *testing.T) {
 	}
 	if pq.RowsValid != res.RowsValid {
 		t.Fatalf("parquet rows %d, want the %d valid rows", pq.RowsValid, res.RowsValid)
+	}
+}
+
+func TestMedian(t *testing.T) {
+	tests := []struct {
+		in   []time.Duration
+		want time.Duration
+	}{
+		{[]time.Duration{5}, 5},
+		{[]time.Duration{9, 1, 5}, 5},
+		{[]time.Duration{4, 1, 3, 2}, 2}, // (2+3)/2 in integer nanoseconds
+		{[]time.Duration{10, 30}, 20},
+	}
+	for _, tc := range tests {
+		if got := median(tc.in); got != tc.want {
+			t.Errorf("median(%v) = %v, want %v", tc.in, got, tc.want)
+		}
 	}
 }

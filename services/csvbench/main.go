@@ -1,7 +1,7 @@
 // Command csvbench measures csvmesh end to end on a generated trades file.
 //
 //	go run ./services/csvbench --size 100MB [--keep] [--dir DIR] [--csvmeshd PATH] [--json]
-//	go run ./services/csvbench --core --size 100MB [--dir DIR] [--json]
+//	go run ./services/csvbench --core --size 100MB [--repeat N] [--dir DIR] [--json]
 //
 // It generates a deterministic trades CSV of the requested size (or reuses
 // one already in --dir), times a plain encoding/csv read of it as the
@@ -66,6 +66,8 @@ type options struct {
 
 	// core measures the validator core in-process instead of the mesh.
 	core bool
+	// repeat is how many rounds --core times; figures are medians.
+	repeat int
 	// The flags of a --core child process (one measurement).
 	coreRun     bool
 	coreFile    string
@@ -91,6 +93,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.jobTimeout, "timeout", time.Hour, "how long the upload and job may take")
 	fs.DurationVar(&o.stopGrace, "stop-grace", 30*time.Second, "how long each process may take to exit after SIGTERM before it is killed")
 	fs.BoolVar(&o.core, "core", false, "measure the validator core (parse, type-check, normalize, write CSV) in-process on 1 and all cores, and the Parquet conversion, instead of the mesh")
+	fs.IntVar(&o.repeat, "repeat", 1, "with --core: rounds of measurements; each figure is the median over the rounds")
 	fs.BoolVar(&o.coreRun, "core-run", false, "internal: one --core measurement")
 	fs.StringVar(&o.coreFile, "core-file", "", "internal: --core-run's input file")
 	fs.StringVar(&o.coreOut, "core-out", "", "internal: --core-run's output directory")
@@ -112,6 +115,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.chunkSize > 4<<20 {
 		return nil, fmt.Errorf("--chunk-size: %d bytes is above the 4 MiB a chunk may hold", o.chunkSize)
+	}
+	if o.repeat < 1 {
+		return nil, errors.New("--repeat must be at least 1")
 	}
 	if o.readyTimeout <= 0 || o.jobTimeout <= 0 || o.stopGrace <= 0 {
 		return nil, errors.New("timeouts must be positive")
