@@ -18,6 +18,7 @@ import (
 	"io"
 	"math"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,12 +33,15 @@ import (
 
 // Defaults and limits used when a Config field is zero.
 const (
-	// DefaultErrorBatchSize is how many row errors go in one RowErrors call.
+	// DefaultErrorBatchSize is how many row errors go in one RowErrors call
+	// (a batch also ends once its errors hold about 1 MiB).
 	DefaultErrorBatchSize = 100
 	// DefaultErrorSampleSize is how many row errors are streamed when the
 	// options give no error_sample_size.
 	DefaultErrorSampleSize = 100
-	// MaxErrorSampleSize is the largest error_sample_size accepted.
+	// MaxErrorSampleSize is the largest error_sample_size accepted. The
+	// sample also stops once its errors hold about 4 MiB; the counts stay
+	// exact.
 	MaxErrorSampleSize = 10000
 	// DefaultBlockSize is the size of the blocks the input is cut into.
 	DefaultBlockSize = 512 << 10
@@ -45,12 +49,29 @@ const (
 	SampleBytes = 64 << 10
 	// MaxValueBytes is how much of an offending value a RowError carries.
 	MaxValueBytes = 256
+	// MaxNameBytes is how much of a field's name a RowError or an error
+	// message carries; a longer name is cut, with "…".
+	MaxNameBytes = 256
+	// maxBatchBytes bounds a RowErrorBatch: a batch is sent when its
+	// errors reach it (or ErrorBatchSize errors).
+	maxBatchBytes = 1 << 20
+	// maxSampleBytes bounds the error sample: no error is added to it once
+	// its errors reach it (the counts stay exact).
+	maxSampleBytes = 4 << 20
+	// maxRowErrors is how many errors of a row get a message and a RowError;
+	// the others are only counted.
+	maxRowErrors = 100
+	// maxRowMessageBytes bounds the error_messages of a row in the rejects
+	// output; a longer text is cut, with "…".
+	maxRowMessageBytes = 8 << 10
 )
 
 // RejectsHeader is the header row of a rejects CSV. error_types lists the
 // distinct error types of the row in order, joined by ";"; error_messages
-// the messages of all its errors, joined by "; "; original_row is the row's
-// text as it was in the file (as UTF-8).
+// the messages of its errors, joined by "; ": one message for all its
+// missing cells and one for all its extra cells, at most 100 messages
+// (then "and N more errors"), cut to 8 KiB with "…"; original_row is the
+// row's text as it was in the file (as UTF-8).
 var RejectsHeader = []string{"row_number", "line_number", "byte_offset", "error_types", "error_messages", "original_row"}
 
 // Config says what Run reads and how. The zero value reads a whole file in
@@ -89,8 +110,9 @@ type Config struct {
 	// SpillDir is where unique and primary key checks keep their temporary
 	// files; "" means the system's temporary directory.
 	SpillDir string
-	// UniqueMemoryBudget bounds the memory of each unique or primary key
-	// check; 0 means the uniq default.
+	// UniqueMemoryBudget bounds the memory of all the unique and primary key
+	// checks together: it is the total, split evenly between them; 0 means
+	// uniq.DefaultMemBudget.
 	UniqueMemoryBudget int64
 	// ProgressInterval is how often to report progress; 0 means only once,
 	// at the end, and a negative interval after every block.
@@ -122,7 +144,12 @@ type Outputs struct {
 // EventSink receives Run's events as they happen, from one goroutine.
 // Returning an error stops Run, which returns that error.
 type EventSink interface {
-	// Progress reports how far validation has come.
+	// Progress reports how far validation has come. bytes_total is the
+	// input's size and bytes_read never passes it. With unique or primary
+	// key checks the input is read twice, and bytes_read counts each pass
+	// as half the input. The bytes counted are those of the decoded text:
+	// for a UTF-16 file (whose UTF-8 text has a different length) they are
+	// an estimate that reaches bytes_total only at the end.
 	Progress(*validatorv1.ValidationProgress) error
 	// RowErrors reports the first row errors (the error sample), in input
 	// order.
@@ -264,11 +291,13 @@ type engine struct {
 
 	inferring    bool
 	compiled     *tableschema.Compiled
+	keyCompiled  *tableschema.Compiled // compiled without neutralization, for keys
 	cols         []column
 	missingEmpty bool   // the only missing value is ""
 	keyFields    []int  // per checker: the field of a unique checker, -1 for the primary key
 	pkChecker    int    // the primary key's checker, or -1
 	pkNames      string // `("a", "b")`
+	pkMaxField   int    // the last primary key field's index
 	neutralize   bool
 	rawCopy      bool // infer mode: a plain record can be copied as it is
 	copyRows     bool // schema mode: a record can be copied as it is when its values are canonical
@@ -387,6 +416,14 @@ func (e *engine) setup(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	e.keyCompiled = e.compiled
+	if e.neutralize {
+		// Keys are the values before neutralization, so that =A and '=A
+		// (both written '=A) differ.
+		if e.keyCompiled, err = tableschema.Compile(schema, tableschema.Options{}); err != nil {
+			return err
+		}
+	}
 	mv := e.compiled.MissingValues
 	e.missingEmpty = len(mv) == 1 && mv[0] == ""
 	e.copyRows = e.d.Comma == ',' && !e.transcode && !cfg.general
@@ -414,9 +451,10 @@ func (e *engine) setup(ctx context.Context) error {
 			if k > 0 {
 				b = append(b, ", "...)
 			}
-			b = strconv.AppendQuote(b, e.header[i])
+			b = appendName(b, e.header[i])
 		}
 		e.pkNames = string(append(b, ')'))
+		e.pkMaxField = slices.Max(pk)
 	}
 	e.setupFused()
 	return nil
@@ -565,6 +603,13 @@ func (e *engine) readHeader(ctx context.Context, schema *typev1.Schema) error {
 	if schema != nil {
 		return checkHeader(e.header, names)
 	}
+	for i, n := range e.header {
+		if len(n) > tableschema.MaxNameBytes {
+			// The inferred schema could not hold it.
+			return &FileError{Type: ViolationMalformedHeader, Msg: fmt.Sprintf(
+				"header column %d (%q) is %d bytes long, more than the %d a field name may have", i+1, fieldName(n), len(n), tableschema.MaxNameBytes)}
+		}
+	}
 	return nil
 }
 
@@ -633,11 +678,11 @@ func (e *engine) run(ctx context.Context, out Outputs, events EventSink) (*valid
 	if err := m.start(); err != nil {
 		return nil, err
 	}
-	m.progressTotal = e.size
+	m.progressTotal, m.passes = e.size, 1
 	var dups *dupSource
 	if len(e.keyFields) > 0 {
-		// Progress covers both passes.
-		m.progressTotal = 2 * e.size
+		// Progress covers both passes, each as half the input.
+		m.passes = 2
 		var err error
 		if dups, err = e.prePass(ctx, m); err != nil {
 			return nil, err

@@ -65,13 +65,13 @@ func checkHeader(header []string, fields []string) error {
 		switch {
 		case i >= len(header):
 			return &FileError{Type: ViolationHeaderMismatch, Msg: fmt.Sprintf(
-				"the header has %d columns but the schema expects %d: column %d %q is missing", len(header), len(fields), i+1, fields[i])}
+				"the header has %d columns but the schema expects %d: column %d %q is missing", len(header), len(fields), i+1, fieldName(fields[i]))}
 		case i >= len(fields):
 			return &FileError{Type: ViolationHeaderMismatch, Msg: fmt.Sprintf(
-				"the header has %d columns but the schema expects %d: header column %d %q is not in the schema", len(header), len(fields), i+1, header[i])}
+				"the header has %d columns but the schema expects %d: header column %d %q is not in the schema", len(header), len(fields), i+1, fieldName(header[i]))}
 		case header[i] != fields[i]:
 			return &FileError{Type: ViolationHeaderMismatch, Msg: fmt.Sprintf(
-				"header column %d is %q but the schema expects %q", i+1, header[i], fields[i])}
+				"header column %d is %q but the schema expects %q", i+1, fieldName(header[i]), fieldName(fields[i]))}
 		}
 	}
 	return nil

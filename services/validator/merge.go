@@ -1,6 +1,7 @@
 package validator
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -46,16 +47,20 @@ type merger struct {
 
 	rows, valid, invalid int64
 	counts               map[countKey]int64
+	missing              []int64 // missing-cell counts by field number
 	total                int64
 	streamed             int
 	batch                []*typev1.RowError
+	batchBytes           int // rowErrorBytes of the batch
+	sampleBytes          int // rowErrorBytes of the sample so far
 	inf                  *infer.Inferrer
 	rewrite              []bool
 
-	// Progress: bytes done in earlier passes, and in all.
-	progressBase, progressTotal int64
-	bytesDone                   int64
-	lastProgress                time.Time
+	// Progress: bytes done in earlier passes, the input's size, and the
+	// number of passes, each counted as 1/passes of the input.
+	progressBase, progressTotal, passes int64
+	bytesDone                           int64
+	lastProgress                        time.Time
 }
 
 func newMerger(e *engine, out Outputs, events EventSink) *merger {
@@ -65,6 +70,7 @@ func newMerger(e *engine, out Outputs, events EventSink) *merger {
 		norm:         countingWriter{w: out.Normalized},
 		rej:          countingWriter{w: out.Rejects},
 		counts:       make(map[countKey]int64),
+		missing:      make([]int64, e.ncols+1),
 		lastProgress: time.Now(),
 	}
 	if e.inferring {
@@ -172,20 +178,19 @@ func (m *merger) reject(j *blockJob, r *rowRec, row int64) error {
 	}
 	b = append(b, ',')
 	msgs := m.msgBuf[:0]
+	full := false // msgs has reached maxRowMessageBytes
 	for k := range errs {
 		er := &errs[k]
+		m.count(er)
+		if k >= maxRowErrors {
+			continue
+		}
+		start := len(msgs)
 		if k > 0 {
 			msgs = append(msgs, "; "...)
 		}
-		start := len(msgs)
 		msgs = m.appendMessage(msgs, j.arena, er, row)
-		field := er.field
-		if er.kind == kindExtraCell || int(field) > e.ncols {
-			field = 0
-		}
-		m.counts[countKey{kindTypes[er.kind], field}]++
-		m.total++
-		if m.events != nil && m.streamed < e.sampleSize {
+		if m.events != nil && m.streamed < e.sampleSize && m.sampleBytes < maxSampleBytes {
 			m.streamed++
 			re := &typev1.RowError{
 				Type:        kindTypes[er.kind],
@@ -194,17 +199,35 @@ func (m *merger) reject(j *blockJob, r *rowRec, row int64) error {
 				ByteOffset:  r.offset,
 				FieldNumber: er.field,
 				Value:       string(er.value.bytes(j.arena)),
-				Message:     string(msgs[start:]),
+				Message:     string(bytes.TrimPrefix(msgs[start:], []byte("; "))),
 			}
 			if er.field > 0 && int(er.field) <= e.ncols {
-				re.FieldName = e.header[er.field-1]
+				re.FieldName = fieldName(e.header[er.field-1])
 			}
 			m.batch = append(m.batch, re)
-			if len(m.batch) >= e.batchSize {
+			n := rowErrorBytes(re)
+			m.sampleBytes += n
+			m.batchBytes += n
+			if len(m.batch) >= e.batchSize || m.batchBytes >= maxBatchBytes {
 				if err := m.flushBatch(); err != nil {
 					return err
 				}
 			}
+		}
+		switch {
+		case full:
+			msgs = msgs[:start]
+		case len(msgs) > maxRowMessageBytes:
+			msgs = append(cutUTF8(msgs, maxRowMessageBytes-len("…")), "…"...)
+			full = true
+		}
+	}
+	if n := len(errs) - maxRowErrors; n > 0 && !full {
+		msgs = append(msgs, "; and "...)
+		msgs = strconv.AppendInt(msgs, int64(n), 10)
+		msgs = append(msgs, " more errors"...)
+		if len(msgs) > maxRowMessageBytes {
+			msgs = append(cutUTF8(msgs, maxRowMessageBytes-len("…")), "…"...)
 		}
 	}
 	m.msgBuf = msgs
@@ -219,13 +242,37 @@ func (m *merger) reject(j *blockJob, r *rowRec, row int64) error {
 	return nil
 }
 
+// count counts error er: a missing-cell or extra-cell error once per cell.
+func (m *merger) count(er *errRec) {
+	ncols := int64(m.e.ncols)
+	switch er.kind {
+	case kindMissingCell:
+		for f := int64(er.field); f <= ncols; f++ {
+			m.missing[f]++
+		}
+		m.total += ncols - int64(er.field) + 1
+		return
+	case kindExtraCell:
+		n := er.aux - ncols
+		m.counts[countKey{kindTypes[er.kind], 0}] += n
+		m.total += n
+		return
+	}
+	field := er.field
+	if int(field) > m.e.ncols {
+		field = 0
+	}
+	m.counts[countKey{kindTypes[er.kind], field}]++
+	m.total++
+}
+
 // appendField appends `field N ("name")`.
 func (m *merger) appendField(dst []byte, field int32) []byte {
 	dst = append(dst, "field "...)
 	dst = strconv.AppendInt(dst, int64(field), 10)
 	if field > 0 && int(field) <= m.e.ncols {
 		dst = append(dst, " ("...)
-		dst = strconv.AppendQuote(dst, m.e.header[field-1])
+		dst = appendName(dst, m.e.header[field-1])
 		dst = append(dst, ')')
 	}
 	return dst
@@ -240,19 +287,39 @@ func (m *merger) appendMessage(dst, arena []byte, er *errRec, row int64) []byte 
 		return append(dst, " is blank"...)
 	case kindExtraCell, kindMissingCell:
 		dst = append(dst, ": the row has "...)
-		dst = strconv.AppendInt(dst, er.aux, 10)
-		dst = append(dst, " cells but the header has "...)
+		dst = appendCells(dst, er.aux)
+		dst = append(dst, " but the header has "...)
 		dst = strconv.AppendInt(dst, int64(m.e.ncols), 10)
+		last := int64(m.e.ncols)
 		if er.kind == kindExtraCell {
-			dst = append(dst, " (extra cell "...)
+			last = er.aux
+		}
+		one := int64(er.field) == last
+		if one {
+			dst = append(dst, ": cell "...)
+			dst = strconv.AppendInt(dst, last, 10)
+		} else {
+			dst = append(dst, ": cells "...)
+			dst = strconv.AppendInt(dst, int64(er.field), 10)
+			dst = append(dst, " to "...)
+			dst = strconv.AppendInt(dst, last, 10)
+		}
+		switch {
+		case er.kind == kindExtraCell && one:
+			dst = append(dst, " is extra: "...)
+			return strconv.AppendQuote(dst, string(er.value.bytes(arena)))
+		case er.kind == kindExtraCell:
+			dst = append(dst, " are extra (cell "...)
 			dst = strconv.AppendInt(dst, int64(er.field), 10)
 			dst = append(dst, ": "...)
 			dst = strconv.AppendQuote(dst, string(er.value.bytes(arena)))
 			return append(dst, ')')
+		case one:
+			dst = append(dst, " ("...)
+			dst = appendName(dst, m.e.header[er.field-1])
+			return append(dst, ") is missing"...)
 		}
-		dst = append(dst, " ("...)
-		dst = m.appendField(dst, er.field)
-		return append(dst, " is missing)"...)
+		return append(dst, " are missing"...)
 	case kindPrimaryKey:
 		dst = append(dst, ": primary key "...)
 		dst = append(dst, m.e.pkNames...)
@@ -282,6 +349,34 @@ func (m *merger) appendMessage(dst, arena []byte, er *errRec, row int64) []byte 
 	return append(dst, er.detail.bytes(arena)...)
 }
 
+// appendName appends a field's name quoted, cut to MaxNameBytes.
+func appendName(dst []byte, name string) []byte {
+	return strconv.AppendQuote(dst, fieldName(name))
+}
+
+// fieldName is a field's name as a RowError or message shows it: cut to
+// MaxNameBytes, with "…" where it was cut.
+func fieldName(name string) string {
+	if len(name) <= MaxNameBytes {
+		return name
+	}
+	return cutUTF8(name, MaxNameBytes-len("…")) + "…"
+}
+
+// rowErrorBytes is about the size of a RowError in a message.
+func rowErrorBytes(re *typev1.RowError) int {
+	return len(re.Type) + len(re.FieldName) + len(re.Value) + len(re.Message) + 48
+}
+
+// appendCells appends "1 cell" or "n cells".
+func appendCells(dst []byte, n int64) []byte {
+	dst = strconv.AppendInt(dst, n, 10)
+	if n == 1 {
+		return append(dst, " cell"...)
+	}
+	return append(dst, " cells"...)
+}
+
 func (m *merger) flushRejects() error {
 	if len(m.rejBuf) == 0 {
 		return nil
@@ -298,7 +393,7 @@ func (m *merger) flushBatch() error {
 		return nil
 	}
 	b := &validatorv1.RowErrorBatch{Errors: m.batch}
-	m.batch = nil
+	m.batch, m.batchBytes = nil, 0
 	return m.events.RowErrors(b)
 }
 
@@ -311,7 +406,7 @@ func (m *merger) maybeProgress() error {
 		return nil
 	}
 	m.lastProgress = time.Now()
-	return m.progress(min(m.progressBase+m.bytesDone, m.progressTotal))
+	return m.progress(min((m.progressBase+m.bytesDone)/m.passes, m.progressTotal))
 }
 
 func (m *merger) progress(done int64) error {
@@ -363,10 +458,15 @@ func (m *merger) finish() (*validatorv1.ValidationResult, error) {
 	} else {
 		res.Schema = e.cfg.Schema
 	}
+	for f, n := range m.missing {
+		if n > 0 {
+			m.counts[countKey{kindTypes[kindMissingCell], int32(f)}] += n
+		}
+	}
 	for k, n := range m.counts {
 		ec := &typev1.ErrorCount{Type: k.typ, FieldNumber: k.field, Count: n}
 		if k.field > 0 {
-			ec.FieldName = e.header[k.field-1]
+			ec.FieldName = fieldName(e.header[k.field-1])
 		}
 		res.ErrorCounts = append(res.ErrorCounts, ec)
 	}
@@ -419,8 +519,9 @@ func (e *engine) prePass(ctx context.Context, m *merger) (*dupSource, error) {
 			}
 		}
 	}()
+	budget := checkerBudget(e.cfg.UniqueMemoryBudget, len(e.keyFields))
 	for range e.keyFields {
-		st.checkers = append(st.checkers, uniq.New(e.cfg.SpillDir, e.cfg.UniqueMemoryBudget))
+		st.checkers = append(st.checkers, uniq.New(e.cfg.SpillDir, budget))
 	}
 	src, err := e.stream(ctx, e.dataStart)
 	if err != nil {
@@ -446,6 +547,15 @@ func (e *engine) prePass(ctx context.Context, m *merger) (*dupSource, error) {
 	}
 	ok = true
 	return d, nil
+}
+
+// checkerBudget is the memory budget of each of n checkers that share the
+// total budget (uniq.DefaultMemBudget when total <= 0).
+func checkerBudget(total int64, n int) int64 {
+	if total <= 0 {
+		total = uniq.DefaultMemBudget
+	}
+	return max(total/int64(max(n, 1)), 1)
 }
 
 // dupSource merges the duplicates of several checkers by offset.

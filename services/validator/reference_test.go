@@ -175,6 +175,23 @@ type refError struct {
 	field int // 1-based, 0 for the row
 	value string
 	msg   string
+	cells int // the cells a missing-cell or extra-cell error counts
+}
+
+// refName is a field's name as errors show it.
+func refName(name string) string {
+	if len(name) <= MaxNameBytes {
+		return name
+	}
+	return refCut(name, MaxNameBytes-len("…")) + "…"
+}
+
+// refCells is "1 cell" or "n cells".
+func refCells(n int) string {
+	if n == 1 {
+		return "1 cell"
+	}
+	return fmt.Sprintf("%d cells", n)
 }
 
 // runRef runs the reference. ok is false for input or config it does not
@@ -266,10 +283,13 @@ func runRef(in []byte, cfg Config) (o outcome, ok bool) {
 	}
 	inferring := len(fields) == 0
 	neutralize := cfg.Options.GetNeutralizeFormulas()
-	var c *tableschema.Compiled
+	var c, keyC *tableschema.Compiled // keyC: without neutralization, for keys
 	required := make([]bool, len(header))
 	if !inferring {
 		if c, err = tableschema.Compile(cfg.Schema, tableschema.Options{NeutralizeFormulas: neutralize}); err != nil {
+			return fail(err.Error())
+		}
+		if keyC, err = tableschema.Compile(cfg.Schema, tableschema.Options{}); err != nil {
 			return fail(err.Error())
 		}
 		for i, f := range c.Fields {
@@ -282,8 +302,8 @@ func runRef(in []byte, cfg Config) (o outcome, ok bool) {
 		if !ok || c.IsMissing([]byte(v)) {
 			return "", false
 		}
-		out, ve := c.Fields[i].Normalize(nil, []byte(v))
-		return string(out), ve == nil
+		out, ve := keyC.Fields[i].Normalize(nil, []byte(v))
+		return string(keyC.Fields[i].ValueKey(nil, out)), ve == nil && len(out) > 0
 	}
 	// The key passes: the first row of each key.
 	rowNumber := func(r int) int64 { return number + int64(r) }
@@ -294,10 +314,13 @@ func runRef(in []byte, cfg Config) (o outcome, ok bool) {
 			uniqueFirst[i] = map[string]int64{}
 		}
 		for r, rec := range records {
-			if len(rec.fields) != len(header) {
-				continue
+			if !slices.ContainsFunc(rec.fields, func(f string) bool { return f != "" }) {
+				continue // blank
 			}
 			for i, first := range uniqueFirst {
+				if i >= len(rec.fields) {
+					continue
+				}
 				if k, ok := normalize(i, rec.fields[i]); ok {
 					if _, seen := first[k]; !seen {
 						first[k] = rowNumber(r)
@@ -307,6 +330,9 @@ func runRef(in []byte, cfg Config) (o outcome, ok bool) {
 			if len(c.PrimaryKey) > 0 {
 				var key []string
 				for _, i := range c.PrimaryKey {
+					if i >= len(rec.fields) {
+						break
+					}
 					if k, ok := normalize(i, rec.fields[i]); ok {
 						key = append(key, k)
 					}
@@ -325,15 +351,16 @@ func runRef(in []byte, cfg Config) (o outcome, ok bool) {
 	inf := infer.New(len(header), infer.Options{Comma: d.Comma})
 	counts := map[[2]string]int64{}
 	var errSample []*typev1.RowError
+	sampleBytes := 0
 	sampleSize := int(cmp.Or(cfg.Options.GetErrorSampleSize(), DefaultErrorSampleSize))
 	for r, rec := range records {
 		row := rowNumber(r)
 		res.RowsTotal++
 		var errs []refError
 		add := func(typ string, field int, value, format string, args ...any) {
-			errs = append(errs, refError{typ, field, refCut(value, MaxValueBytes), fmt.Sprintf(format, args...)})
+			errs = append(errs, refError{typ, field, refCut(value, MaxValueBytes), fmt.Sprintf(format, args...), 1})
 		}
-		at := func(i int) string { return fmt.Sprintf("row %d, field %d (%q)", row, i+1, header[i]) }
+		at := func(i int) string { return fmt.Sprintf("row %d, field %d (%q)", row, i+1, refName(header[i])) }
 		n := len(rec.fields)
 		out := make([]string, min(n, len(header)))
 		blank := !slices.ContainsFunc(rec.fields, func(f string) bool { return f != "" })
@@ -358,20 +385,36 @@ func runRef(in []byte, cfg Config) (o outcome, ok bool) {
 					add(ve.Type, i+1, v, "%s: %s", at(i), ve.Msg)
 					continue
 				}
+				if len(canon) == 0 && required[i] {
+					add(tableschema.ErrTypeConstraintError, i+1, v, "%s: a value is required but it is missing", at(i))
+					continue
+				}
 				out[i] = string(canon)
-				if first, ok := uniqueFirst[i]; ok && n == len(header) && first[string(canon)] != row {
-					add(tableschema.ErrTypeUniqueError, i+1, v, "%s: %q is also in row %d (unique)", at(i), refCut(v, MaxValueBytes), first[string(canon)])
+				if first, ok := uniqueFirst[i]; ok {
+					if k, ok := normalize(i, rec.fields[i]); ok && first[k] != row {
+						add(tableschema.ErrTypeUniqueError, i+1, v, "%s: %q is also in row %d (unique)", at(i), refCut(v, MaxValueBytes), first[k])
+					}
 				}
 			}
 		}
-		for i := n; i < len(header) && !blank; i++ {
-			add(tableschema.ErrTypeMissingCell, i+1, "", "row %d: the row has %d cells but the header has %d (field %d (%q) is missing)", row, n, len(header), i+1, header[i])
+		if h := len(header); n < h && !blank {
+			if n+1 == h {
+				add(tableschema.ErrTypeMissingCell, n+1, "", "row %d: the row has %s but the header has %d: cell %d (%q) is missing", row, refCells(n), h, h, refName(header[n]))
+			} else {
+				add(tableschema.ErrTypeMissingCell, n+1, "", "row %d: the row has %s but the header has %d: cells %d to %d are missing", row, refCells(n), h, n+1, h)
+			}
+			errs[len(errs)-1].cells = h - n
 		}
-		for i := len(header); i < n && !blank; i++ {
-			v, _ := dec(rec.fields[i])
-			add(tableschema.ErrTypeExtraCell, i+1, v, "row %d: the row has %d cells but the header has %d (extra cell %d: %q)", row, n, len(header), i+1, refCut(v, MaxValueBytes))
+		if h := len(header); n > h && !blank {
+			v, _ := dec(rec.fields[h])
+			if n == h+1 {
+				add(tableschema.ErrTypeExtraCell, h+1, v, "row %d: the row has %s but the header has %d: cell %d is extra: %q", row, refCells(n), h, n, refCut(v, MaxValueBytes))
+			} else {
+				add(tableschema.ErrTypeExtraCell, h+1, v, "row %d: the row has %s but the header has %d: cells %d to %d are extra (cell %d: %q)", row, refCells(n), h, h+1, n, h+1, refCut(v, MaxValueBytes))
+			}
+			errs[len(errs)-1].cells = n - h
 		}
-		if !inferring && len(c.PrimaryKey) > 0 && n == len(header) && !blank {
+		if !inferring && len(c.PrimaryKey) > 0 && n > slices.Max(c.PrimaryKey) && !blank {
 			var key, shown []string
 			for _, i := range c.PrimaryKey {
 				if k, ok := normalize(i, rec.fields[i]); ok {
@@ -383,7 +426,7 @@ func runRef(in []byte, cfg Config) (o outcome, ok bool) {
 			if first := pkFirst[strings.Join(key, "\x00")]; len(key) == len(c.PrimaryKey) && first != row {
 				var pkNames []string
 				for _, i := range c.PrimaryKey {
-					pkNames = append(pkNames, strconv.Quote(header[i]))
+					pkNames = append(pkNames, strconv.Quote(refName(header[i])))
 				}
 				value := "(" + strings.Join(shown, ", ") + ")"
 				add(tableschema.ErrTypePrimaryKey, 0, value, "row %d: primary key (%s) = %s is also the key of row %d", row, strings.Join(pkNames, ", "), value, first)
@@ -407,27 +450,46 @@ func runRef(in []byte, cfg Config) (o outcome, ok bool) {
 			if !slices.Contains(types, e.typ) {
 				types = append(types, e.typ)
 			}
-			msgs = append(msgs, e.msg)
-			field, name := e.field, ""
-			if e.typ == tableschema.ErrTypeExtraCell {
-				field = 0
-			} else if field > 0 {
-				name = header[field-1]
+		}
+		for k, e := range errs {
+			for c := range e.cells {
+				field, name := e.field, ""
+				switch {
+				case e.typ == tableschema.ErrTypeExtraCell:
+					field = 0
+				case e.typ == tableschema.ErrTypeMissingCell:
+					field += c
+					name = refName(header[field-1])
+				case field > 0:
+					name = refName(header[field-1])
+				}
+				counts[[2]string{fmt.Sprintf("%09d", field) + name, e.typ}]++
+				res.ErrorTotal++
 			}
-			counts[[2]string{fmt.Sprintf("%09d", field) + name, e.typ}]++
-			res.ErrorTotal++
-			if len(errSample) < sampleSize {
+			if k >= maxRowErrors {
+				continue
+			}
+			msgs = append(msgs, e.msg)
+			if len(errSample) < sampleSize && sampleBytes < maxSampleBytes {
 				re := &typev1.RowError{Type: e.typ, RowNumber: row, LineNumber: rec.line, ByteOffset: rec.offset,
 					FieldNumber: int32(e.field), Value: e.value, Message: e.msg}
 				if e.field > 0 && e.field <= len(header) {
-					re.FieldName = header[e.field-1]
+					re.FieldName = refName(header[e.field-1])
 				}
 				errSample = append(errSample, re)
+				sampleBytes += rowErrorBytes(re)
 			}
+		}
+		msg := strings.Join(msgs, "; ")
+		if len(errs) > maxRowErrors {
+			msg += fmt.Sprintf("; and %d more errors", len(errs)-maxRowErrors)
+		}
+		if len(msg) > maxRowMessageBytes {
+			msg = refCut(msg, maxRowMessageBytes-len("…")) + "…"
 		}
 		raw, _ := dec(rec.raw)
 		rej += refQuote(fmt.Sprint(row), fmt.Sprint(rec.line), fmt.Sprint(rec.offset), strings.Join(types, ";"),
-			strings.Join(msgs, "; "), strings.ToValidUTF8(raw, "\uFFFD"))
+			msg, strings.ToValidUTF8(raw, "\uFFFD"))
 	}
 	keys := make([][2]string, 0, len(counts))
 	for k := range counts {
@@ -472,13 +534,16 @@ func runRef(in []byte, cfg Config) (o outcome, ok bool) {
 		}
 	}
 	batch := cmp.Or(cfg.ErrorBatchSize, DefaultErrorBatchSize)
-	for ; len(errSample) > 0; errSample = errSample[min(batch, len(errSample)):] {
-		o.events.batches = append(o.events.batches, &validatorv1.RowErrorBatch{Errors: errSample[:min(batch, len(errSample))]})
+	for len(errSample) > 0 {
+		n, size := 0, 0
+		for n < len(errSample) && n < batch && size < maxBatchBytes {
+			size += rowErrorBytes(errSample[n])
+			n++
+		}
+		o.events.batches = append(o.events.batches, &validatorv1.RowErrorBatch{Errors: errSample[:n]})
+		errSample = errSample[n:]
 	}
 	total := int64(len(in))
-	if !inferring && (len(c.Unique) > 0 || len(c.PrimaryKey) > 0) {
-		total *= 2
-	}
 	o.events.progress = []*validatorv1.ValidationProgress{{BytesRead: total, BytesTotal: total, RowsRead: res.RowsTotal}}
 	res.BytesRead, res.NormalizedSizeBytes, res.RejectsSizeBytes = int64(len(in)), int64(len(norm)), int64(len(rej))
 	o.norm, o.rej, o.res = norm, rej, res

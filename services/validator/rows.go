@@ -23,8 +23,8 @@ const (
 	kindUnique                     // unique-error; aux is the first row
 	kindPrimaryKey                 // primary-key; value is the key, aux the first row
 	kindBlank                      // blank-row
-	kindExtraCell                  // extra-cell; aux is the row's cell count
-	kindMissingCell                // missing-cell; aux is the row's cell count
+	kindExtraCell                  // extra-cell: every extra cell of the row; field is the first, aux the row's cell count
+	kindMissingCell                // missing-cell: every missing cell of the row; field is the first, aux the row's cell count
 	kindEncoding                   // encoding-error
 	kindMalformed                  // malformed-row; detail is the parser's message
 )
@@ -141,6 +141,7 @@ type mainWorker struct {
 	kbuf       []byte // a primary key's values
 	scratch    []byte // for Field.Canonical
 	tryCopy    bool   // schemaRow tries copyRow first
+	row0       int    // the current row's first error in the job's errs
 
 	// The fused path.
 	fields [][]byte
@@ -200,9 +201,14 @@ func (w *mainWorker) process(j *blockJob) error {
 	}
 }
 
-// addErr records an error of the current row.
+// addErr records an error of the current row. Past maxRowErrors errors in
+// the row only the error's kind and field are kept, for the counts.
 func (w *mainWorker) addErr(j *blockJob, kind errKind, field int, value []byte, detail string, aux int64) {
 	er := errRec{kind: kind, field: int32(field), aux: aux}
+	if len(j.errs)-w.row0 >= maxRowErrors {
+		j.errs = append(j.errs, er)
+		return
+	}
 	if value != nil {
 		s := len(j.arena)
 		j.arena = appendValidUTF8(j.arena, cutUTF8(value, MaxValueBytes))
@@ -230,6 +236,7 @@ func (w *mainWorker) reject(j *blockJob, line, offset int64, raw []byte, errs0 i
 // malformed records a row the parser could not split.
 func (w *mainWorker) malformed(j *blockJob, rec *csvparse.Record, re *csvparse.RecordError) {
 	e0 := len(j.errs)
+	w.row0 = e0
 	w.addErr(j, kindMalformed, re.Column, nil, re.Msg, 0)
 	var raw []byte
 	if rec != nil {
@@ -268,16 +275,17 @@ func (w *mainWorker) cellErrors(j *blockJob, fields [][]byte, valid bool) {
 	w.countErrors(j, fields, valid)
 }
 
-// countErrors records a missing-cell error per missing cell and an
-// extra-cell error per extra cell.
+// countErrors records one missing-cell error for all the missing cells of
+// a row, or one extra-cell error, with the first extra value, for all its
+// extra cells; the merger counts each cell.
 func (w *mainWorker) countErrors(j *blockJob, fields [][]byte, valid bool) {
 	e := w.e
-	for i := len(fields); i < e.ncols; i++ {
-		w.addErr(j, kindMissingCell, i+1, nil, "", int64(len(fields)))
+	if len(fields) < e.ncols {
+		w.addErr(j, kindMissingCell, len(fields)+1, nil, "", int64(len(fields)))
 	}
-	for i := e.ncols; i < len(fields); i++ {
-		v, _ := w.cell(fields[i], valid)
-		w.addErr(j, kindExtraCell, i+1, v, "", int64(len(fields)))
+	if len(fields) > e.ncols {
+		v, _ := w.cell(fields[e.ncols], valid)
+		w.addErr(j, kindExtraCell, e.ncols+1, v, "", int64(len(fields)))
 	}
 }
 
@@ -299,6 +307,7 @@ func (w *mainWorker) inferRow(j *blockJob, rec *csvparse.Record) {
 	}
 	if !ok {
 		e0 := len(j.errs)
+		w.row0 = e0
 		w.cellErrors(j, fields, valid)
 		w.reject(j, rec.Line, rec.Offset, rec.Raw, e0)
 		return
@@ -397,6 +406,7 @@ func (w *mainWorker) schemaRow(j *blockJob, rec *csvparse.Record, dups []taggedD
 	}
 	fields := rec.Fields
 	e0 := len(j.errs)
+	w.row0 = e0
 	if isBlank(fields) {
 		w.addErr(j, kindBlank, 0, nil, "", 0)
 		w.reject(j, rec.Line, rec.Offset, rec.Raw, e0)
@@ -449,6 +459,11 @@ func (w *mainWorker) schemaRow(j *blockJob, rec *csvparse.Record, dups []taggedD
 			w.addErr(j, kind, i+1, v, ve.Msg, 0)
 			continue
 		}
+		if len(line) == s && c.required {
+			// The value is empty after its transforms.
+			w.addErr(j, kindRequired, i+1, v, "", 0)
+			continue
+		}
 		if !plain && c.mayQuote && tailNeedsQuoting(line, s) {
 			w.qbuf = append(w.qbuf[:0], line[s:]...)
 			line = csvparse.AppendField(line[:s], w.qbuf)
@@ -462,8 +477,8 @@ func (w *mainWorker) schemaRow(j *blockJob, rec *csvparse.Record, dups []taggedD
 	if len(rec.Fields) != e.ncols {
 		w.countErrors(j, rec.Fields, valid)
 	}
-	if e.pkChecker >= 0 && len(dups) > 0 && len(rec.Fields) == e.ncols {
-		// Only rows with every cell have keys.
+	if e.pkChecker >= 0 && len(dups) > 0 && e.hasKeyCells(rec.Fields) {
+		// Only rows with every key cell have keys.
 		fields := rec.Fields
 		if first, ok := findDup(dups, e.pkChecker); ok {
 			w.kbuf = append(w.kbuf[:0], '(')
@@ -490,6 +505,11 @@ func (w *mainWorker) schemaRow(j *blockJob, rec *csvparse.Record, dups []taggedD
 	j.valid++
 }
 
+// hasKeyCells reports whether a row has every cell of the primary key.
+func (e *engine) hasKeyCells(fields [][]byte) bool {
+	return len(fields) > e.pkMaxField
+}
+
 // findDup returns the first row of the duplicate of checker c among a row's
 // duplicates.
 func findDup(dups []taggedDup, c int) (int64, bool) {
@@ -505,7 +525,8 @@ func findDup(dups []taggedDup, c int) (int64, bool) {
 type keyWorker struct {
 	e    *engine
 	tbuf []byte
-	nbuf []byte
+	nbuf []byte // a canonical value
+	vbuf []byte // its ValueKey
 }
 
 func (w *keyWorker) process(j *blockJob) error {
@@ -526,21 +547,24 @@ func (w *keyWorker) process(j *blockJob) error {
 			continue
 		}
 		fields := rec.Fields
-		if len(fields) != e.ncols {
+		if isBlank(fields) {
+			// A blank row is not checked further.
 			continue
 		}
 		valid := blockValid || e.rowValid(rec.Raw)
 		for c, i := range e.keyFields {
-			if i < 0 {
+			if i < 0 || i >= len(fields) {
+				// A missing cell has no key, as a missing value has none.
 				continue
 			}
-			s := len(j.arena)
 			var ok bool
-			if j.arena, ok = w.normalize(j.arena, fields[i], i, valid); ok {
+			if w.nbuf, ok = w.normalize(w.nbuf[:0], fields[i], i, valid); ok {
+				s := len(j.arena)
+				j.arena = e.keyCompiled.Fields[i].ValueKey(j.arena, w.nbuf)
 				j.keys = append(j.keys, keyRec{checker: c, local: j.rows, offset: rec.Offset, key: span{s, len(j.arena)}})
 			}
 		}
-		if e.pkChecker < 0 {
+		if e.pkChecker < 0 || !e.hasKeyCells(fields) {
 			continue
 		}
 		s := len(j.arena)
@@ -551,8 +575,9 @@ func (w *keyWorker) process(j *blockJob) error {
 				ok = false
 				break
 			}
-			j.arena = binary.AppendUvarint(j.arena, uint64(len(w.nbuf)))
-			j.arena = append(j.arena, w.nbuf...)
+			w.vbuf = e.keyCompiled.Fields[i].ValueKey(w.vbuf[:0], w.nbuf)
+			j.arena = binary.AppendUvarint(j.arena, uint64(len(w.vbuf)))
+			j.arena = append(j.arena, w.vbuf...)
 		}
 		if ok {
 			j.keys = append(j.keys, keyRec{checker: e.pkChecker, local: j.rows, offset: rec.Offset, key: span{s, len(j.arena)}})
@@ -562,8 +587,9 @@ func (w *keyWorker) process(j *blockJob) error {
 	}
 }
 
-// normalize appends the canonical text of the value f of field i to dst,
-// and reports whether f is a valid, non-missing value.
+// normalize appends the canonical text of the value f of field i, before
+// neutralization, to dst, and reports whether f is a valid, non-missing
+// value that is not empty after its transforms.
 func (w *keyWorker) normalize(dst, f []byte, i int, valid bool) ([]byte, bool) {
 	e := w.e
 	v := f
@@ -578,8 +604,10 @@ func (w *keyWorker) normalize(dst, f []byte, i int, valid bool) ([]byte, bool) {
 		return dst, false
 	}
 	s := len(dst)
-	out, ve := e.cols[i].field.Normalize(dst, v)
-	if ve != nil {
+	out, ve := e.keyCompiled.Fields[i].Normalize(dst, v)
+	if ve != nil || len(out) == s {
+		// An invalid value, or one empty after its transforms (written
+		// as missing), has no key.
 		return out[:s], false
 	}
 	return out, true

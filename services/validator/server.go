@@ -87,8 +87,9 @@ func WithBlockSize(n int) Option { return func(o *options) { o.blockSize = n } }
 // directory.
 func WithSpillDir(dir string) Option { return func(o *options) { o.spillDir = dir } }
 
-// WithUniqueMemoryBudget bounds the memory of each unique or primary key
-// check of a request; default the uniq package's.
+// WithUniqueMemoryBudget bounds the memory of all the unique and primary
+// key checks of a request together (split evenly between them); default
+// the uniq package's.
 func WithUniqueMemoryBudget(n int64) Option { return func(o *options) { o.uniqueBudget = n } }
 
 // WithLogger sets the logger; default slog.Default().

@@ -153,7 +153,7 @@ func TestServerValidate(t *testing.T) {
 	}
 	wantRej := rejectsHeader +
 		"3,3,43,type-error,\"row 3, field 2 (\"\"price\"\"): \"\"x\"\" is not a number\",\"2,x,2024-01-03T00:00:00Z\"\n" +
-		"4,4,68,missing-cell,\"row 4: the row has 1 cells but the header has 3 (field 2 (\"\"price\"\") is missing); row 4: the row has 1 cells but the header has 3 (field 3 (\"\"when\"\") is missing)\",3\n" +
+		"4,4,68,missing-cell,row 4: the row has 1 cell but the header has 3: cells 2 to 3 are missing,3\n" +
 		"5,5,70,type-error,\"row 5, field 3 (\"\"when\"\"): \"\"2024-01-04\"\" is not a datetime (YYYY-MM-DDTHH:MM:SS[.fraction][Z|±hh:mm])\",\"4,,2024-01-04\"\n"
 	if got := h.get(t, outputKeys[1]); got != wantRej {
 		t.Errorf("rejects:\n got %q\nwant %q", got, wantRej)

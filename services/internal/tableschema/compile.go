@@ -38,7 +38,10 @@ type Compiled struct {
 // one before it uses a map.
 const maxLinearMissing = 8
 
-// IsMissing reports whether v is one of the schema's missing values.
+// IsMissing reports whether v is one of the schema's missing values. The
+// validator matches missing values on the raw value, before transforms; a
+// value that a field's transforms leave empty (such as "  " with trim) is
+// written as empty, and is a required-constraint error in a required field.
 func (c *Compiled) IsMissing(v []byte) bool {
 	if c.missingEmptyOnly {
 		return len(v) == 0
@@ -141,8 +144,9 @@ type Field struct {
 	minLen, maxLen int64 // -1 when unset
 	re             *regexp.Regexp
 	pattern        string
-	enumList       []string // canonical
-	enumSet        map[string]struct{}
+	enumList       []string            // canonical
+	enumKeys       []string            // ValueKey of enumList
+	enumSet        map[string]struct{} // of enumKeys
 }
 
 // maxLinearEnum is the most enum values Normalize compares one by one
@@ -492,9 +496,16 @@ func compileField(i int, fd *typev1.Field, opts Options) (*Field, *SchemaError) 
 			}
 			f.enumList[k] = string(canon)
 		}
+		f.enumKeys = f.enumList
+		if f.valueKeyed() {
+			f.enumKeys = make([]string, len(ev))
+			for k, e := range f.enumList {
+				f.enumKeys[k] = string(f.ValueKey(nil, []byte(e)))
+			}
+		}
 		if len(ev) > maxLinearEnum {
 			f.enumSet = make(map[string]struct{}, len(ev))
-			for _, e := range f.enumList {
+			for _, e := range f.enumKeys {
 				f.enumSet[e] = struct{}{}
 			}
 		}

@@ -13,7 +13,9 @@
 //   - field: name (required), type (missing means "string"), format, title,
 //     description, constraints, trueValues, falseValues, decimalChar,
 //     groupChar, bareNumber, and csvmesh's transforms (an array of "trim",
-//     "upper", "lower", applied in order);
+//     "upper", "lower", applied in order; missingValues are matched on the
+//     raw value, before transforms, and a value the transforms leave empty
+//     is empty in the output and fails required);
 //   - constraints: required, unique, minimum, maximum, minLength, maxLength,
 //     pattern, enum. minimum, maximum and enum values may be JSON strings,
 //     numbers or booleans; they are kept as text (a number as written in the

@@ -561,12 +561,18 @@ func (f *Field) violated(v, canon []byte, sc scalar) string {
 	return ""
 }
 
+// inEnum reports whether the value whose canonical text is canon is one of
+// the enum's values: whether its ValueKey is one of theirs.
 func (f *Field) inEnum(canon []byte) bool {
+	if f.valueKeyed() {
+		var buf [maxValueKey]byte
+		canon = f.ValueKey(buf[:0], canon)
+	}
 	if f.enumSet != nil {
 		_, ok := f.enumSet[string(canon)]
 		return ok
 	}
-	for _, e := range f.enumList {
+	for _, e := range f.enumKeys {
 		if string(canon) == e {
 			return true
 		}

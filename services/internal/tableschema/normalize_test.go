@@ -557,10 +557,17 @@ func TestNormalizeConstraints(t *testing.T) {
 		{field: `{"name":"t","type":"time","format":"any","constraints":{"maximum":"12:00:00"}}`, in: "1:00 PM",
 			errType: ce, constraint: "maximum", msg: `13:00:00 is greater than the maximum 12:00:00`},
 		{field: `{"name":"t","type":"time","format":"any","constraints":{"maximum":"12:00:00"}}`, in: "12:00 PM", want: "12:00:00"},
-		// Enum values compare as canonical text: offsets are kept as given.
+		// Enum values compare as values (ValueKey): an instant in any
+		// offset, a number in any form; the offset is kept as given.
 		{field: `{"name":"dt","type":"datetime","constraints":{"enum":["2024-01-01T00:00:00Z"]}}`, in: "2024-01-01 00:00:00Z", want: "2024-01-01T00:00:00Z"},
-		{field: `{"name":"dt","type":"datetime","constraints":{"enum":["2024-01-01T00:00:00Z"]}}`, in: "2024-01-01T00:00:00+00:00",
-			errType: ce, constraint: "enum", msg: `"2024-01-01T00:00:00+00:00" is not one of the allowed values "2024-01-01T00:00:00Z"`},
+		{field: `{"name":"dt","type":"datetime","constraints":{"enum":["2024-01-01T00:00:00Z"]}}`, in: "2024-01-01T02:00:00+02:00", want: "2024-01-01T02:00:00+02:00"},
+		{field: `{"name":"dt","type":"datetime","constraints":{"enum":["2024-01-01T00:00:00Z"]}}`, in: "2024-01-01T00:00:00",
+			errType: ce, constraint: "enum", msg: `"2024-01-01T00:00:00" is not one of the allowed values "2024-01-01T00:00:00Z"`},
+		{field: `{"name":"n","type":"number","constraints":{"enum":["1","2.5"]}}`, in: "1.0", want: "1.0"},
+		{field: `{"name":"n","type":"number","constraints":{"enum":["1","2.5"]}}`, in: "25e-1", want: "25e-1"},
+		{field: `{"name":"n","type":"number","constraints":{"enum":["1","2.5"]}}`, in: "1.01",
+			errType: ce, constraint: "enum", msg: `"1.01" is not one of the allowed values "1", "2.5"`},
+		{field: `{"name":"n","type":"number","constraints":{"enum":["0","NaN","3","4","5","6","7","8","9"]}}`, in: "-0.0", want: "-0.0"},
 		// A type error comes before any constraint.
 		{field: imm, in: "x", msg: `"x" is not an integer`},
 	}, Options{})
