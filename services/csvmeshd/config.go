@@ -69,7 +69,7 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	fs.Var(&c.maxRecordBytes, "max-record-bytes", "longest CSV record (row) the validator accepts; longer rows are rejected")
 	fs.IntVar(&c.maxFields, "max-fields", 4096, "most columns the validator accepts in a row")
 	c.uniqueBudget = 64 << 20
-	fs.Var(&c.uniqueBudget, "unique-memory-budget", "memory each unique or primary key check of the validator may hold before it spills sorted keys to disk")
+	fs.Var(&c.uniqueBudget, "unique-memory-budget", "memory all unique and primary key checks of one validation share before they spill sorted keys to disk")
 	fs.IntVar(&c.validatorCores, "validator-workers", 0, "goroutines the validator checks one file's blocks with; 0 means one per CPU")
 	c.memoryBudget = 256 << 20
 	fs.Var(&c.memoryBudget, "memory-budget", "memory the analyzer may hold per job before it spills to disk")
