@@ -242,6 +242,10 @@ func TestTradesFileAndBaseline(t *testing.T) {
 		t.Fatalf("dir holds %d entries, want only the trades file", len(entries))
 	}
 
+	_, plainRows, err := plainBaseline(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	_, rows, err := baseline(path)
 	if err != nil {
 		t.Fatal(err)
@@ -252,8 +256,8 @@ func TestTradesFileAndBaseline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rows != int64(len(recs)-1) {
-		t.Fatalf("baseline rows = %d, want %d", rows, len(recs)-1)
+	if rows != int64(len(recs)-1) || plainRows != rows {
+		t.Fatalf("baseline rows = %d, plain %d, want %d", rows, plainRows, len(recs)-1)
 	}
 
 	// A malformed file makes the baseline fail rather than report a speed.
