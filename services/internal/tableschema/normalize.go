@@ -507,9 +507,9 @@ func (f *Field) checkConstraints(v, canon []byte, sc scalar) *ValueError {
 	case "":
 		return nil
 	case "minLength":
-		return constraintError("minLength", "%s has %d characters, fewer than the minimum length %d", quote(v), utf8.RuneCount(v), f.minLen)
+		return constraintError("minLength", "%s has %s, fewer than the minimum length %d", quote(v), characters(utf8.RuneCount(v)), f.minLen)
 	case "maxLength":
-		return constraintError("maxLength", "%s has %d characters, more than the maximum length %d", quote(v), utf8.RuneCount(v), f.maxLen)
+		return constraintError("maxLength", "%s has %s, more than the maximum length %d", quote(v), characters(utf8.RuneCount(v)), f.maxLen)
 	case "minimum":
 		if f.order == orderFloat && math.IsNaN(sc.f) {
 			return constraintError("minimum", "NaN is not comparable with the minimum %s", f.min.text)
@@ -1035,4 +1035,12 @@ func validUUID(v []byte) bool {
 		}
 	}
 	return true
+}
+
+// characters says "1 character" or "n characters".
+func characters(n int) string {
+	if n == 1 {
+		return "1 character"
+	}
+	return strconv.Itoa(n) + " characters"
 }

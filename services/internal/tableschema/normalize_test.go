@@ -504,7 +504,7 @@ func TestNormalizeConstraints(t *testing.T) {
 		{field: alt, in: "ab", errType: ce, constraint: "pattern", msg: `"ab" does not match the pattern "a|b"`},
 		{field: lens, in: "héllo", errType: ce, constraint: "maxLength", msg: `"héllo" has 5 characters, more than the maximum length 4`},
 		{field: lens, in: "héll", want: "héll"},
-		{field: lens, in: "é", errType: ce, constraint: "minLength", msg: `"é" has 1 characters, fewer than the minimum length 2`},
+		{field: lens, in: "é", errType: ce, constraint: "minLength", msg: `"é" has 1 character, fewer than the minimum length 2`},
 		{field: long, in: longIn, errType: ce, constraint: "maxLength", msg: `"` + strings.Repeat("é", 128) + `" has 200 characters, more than the maximum length 1`},
 		{field: ienum, in: "2", want: "2"},
 		{field: ienum, in: "+2", want: "2"},
