@@ -82,8 +82,11 @@ var (
 	// the schema: a CSV syntax error, a row with the wrong number of fields,
 	// or a value that does not parse as its column's type.
 	ErrMalformedInput = errors.New("analyzer: malformed input")
+	// ErrInvalidColumns is returned for a column selection (Config.Columns)
+	// with a name that is empty, not a field of the schema, or given twice.
+	ErrInvalidColumns = errors.New("analyzer: invalid column selection")
 	// ErrIncompatiblePartials is returned by Partial.Merge for partials of
-	// different schemas.
+	// different schemas or column selections.
 	ErrIncompatiblePartials = errors.New("analyzer: partials have different schemas")
 )
 
@@ -120,6 +123,12 @@ type Config struct {
 	// per record and csvparse.DefaultMaxFieldBytes (1 MiB) per field. A
 	// longer record fails the analysis with ErrMalformedInput.
 	MaxRecordBytes int
+	// Columns selects the columns to analyze by the schema's field names;
+	// empty means all. The report lists them in the schema's order and the
+	// correlation matrix covers the selected numeric columns only; RowCount
+	// still counts every row. The values of other columns are not parsed,
+	// only the record's shape is checked. See CheckColumns.
+	Columns []string
 
 	// fanIn overrides defaultFanIn in tests.
 	fanIn int
@@ -206,6 +215,45 @@ func CheckSchema(schema *typev1.Schema) error {
 	return nil
 }
 
+// CheckColumns reports whether columns is a valid selection of schema's
+// fields: each name non-empty, a field of schema, and given once. The error
+// wraps ErrInvalidColumns and names the offending index.
+func CheckColumns(schema *typev1.Schema, columns []string) error {
+	_, err := selectColumns(schema, columns)
+	return err
+}
+
+// selectColumns returns which fields of schema columns selects, by field
+// index; nil means all.
+func selectColumns(schema *typev1.Schema, columns []string) ([]bool, error) {
+	if len(columns) == 0 {
+		return nil, nil
+	}
+	index := make(map[string]int, len(schema.GetFields()))
+	for i, f := range schema.GetFields() {
+		if _, ok := index[f.GetName()]; !ok {
+			index[f.GetName()] = i
+		}
+	}
+	sel := make([]bool, len(schema.GetFields()))
+	seen := make(map[string]int, len(columns))
+	for i, name := range columns {
+		if name == "" {
+			return nil, fmt.Errorf("%w: columns[%d] is empty", ErrInvalidColumns, i)
+		}
+		if j, ok := seen[name]; ok {
+			return nil, fmt.Errorf("%w: columns[%d] (%q) repeats columns[%d]", ErrInvalidColumns, i, name, j)
+		}
+		seen[name] = i
+		k, ok := index[name]
+		if !ok {
+			return nil, fmt.Errorf("%w: columns[%d] (%q) is not a field of the schema", ErrInvalidColumns, i, name)
+		}
+		sel[k] = true
+	}
+	return sel, nil
+}
+
 // Partial holds the mergeable statistics of consecutive rows of a file. Get
 // one from AnalyzePartial, combine partials of consecutive ranges with Merge,
 // compute the figures with Report and always Close it. A Partial is not safe
@@ -232,8 +280,11 @@ type Partial struct {
 
 // column is the accumulator of one column.
 type column struct {
-	name  string
-	typ   typev1.FieldType
+	name string
+	typ  typev1.FieldType
+	// skip marks a column outside the selection: it has no accumulator,
+	// its values are neither parsed nor counted.
+	skip  bool
 	count int64
 	nulls int64
 	num   *numericCol // INTEGER, NUMBER
@@ -246,6 +297,9 @@ type column struct {
 }
 
 func (c *column) mem() int64 {
+	if c.skip {
+		return 0
+	}
 	if c.num != nil {
 		return c.num.mem()
 	}
@@ -256,6 +310,9 @@ func (c *column) mem() int64 {
 }
 
 func (c *column) spill(ctx context.Context, t *tempFiles, fanIn int) (int64, error) {
+	if c.skip {
+		return 0, nil
+	}
 	if c.num != nil {
 		return c.num.sketch(), nil
 	}
@@ -271,6 +328,10 @@ func newPartial(schema *typev1.Schema, cfg Config) (*Partial, error) {
 	if err := CheckSchema(schema); err != nil {
 		return nil, err
 	}
+	sel, err := selectColumns(schema, cfg.Columns)
+	if err != nil {
+		return nil, err
+	}
 	p := &Partial{
 		limit: cfg.budget(),
 		fanIn: cmp.Or(cfg.fanIn, defaultFanIn),
@@ -284,8 +345,13 @@ func newPartial(schema *typev1.Schema, cfg Config) (*Partial, error) {
 	// last chunk is a small part of it, and at most 8 MiB.
 	maxChunk := int(min(p.limit/64/8, 1<<20)) / chunkSize * chunkSize
 	maxChunk = max(maxChunk, chunkSize)
-	for _, f := range schema.GetFields() {
+	for i, f := range schema.GetFields() {
 		c := column{name: f.GetName(), typ: f.GetType(), typedK: -1}
+		if sel != nil && !sel[i] {
+			c.skip = true
+			p.cols = append(p.cols, c)
+			continue
+		}
 		if isNumeric(f.GetType()) || isDatetime(f.GetType()) {
 			c.typedK = p.typed
 			p.typed++
@@ -393,12 +459,15 @@ func (p *Partial) Merge(next *Partial) error {
 		return fmt.Errorf("%w: %d and %d columns", ErrIncompatiblePartials, len(p.cols), len(next.cols))
 	}
 	for i := range p.cols {
-		if p.cols[i].name != next.cols[i].name || p.cols[i].typ != next.cols[i].typ {
+		if p.cols[i].name != next.cols[i].name || p.cols[i].typ != next.cols[i].typ || p.cols[i].skip != next.cols[i].skip {
 			return fmt.Errorf("%w: column %d differs", ErrIncompatiblePartials, i+1)
 		}
 	}
 	for i := range p.cols {
 		c, o := &p.cols[i], &next.cols[i]
+		if c.skip {
+			continue
+		}
 		c.count += o.count
 		c.nulls += o.nulls
 		if c.num != nil {
@@ -456,6 +525,9 @@ func (p *Partial) Report(ctx context.Context, quantiles []float64) (*typev1.Repo
 			return nil, err
 		}
 		c := &p.cols[i]
+		if c.skip {
+			continue
+		}
 		cs := &typev1.ColumnStats{Name: c.name, Type: c.typ, Count: c.count, NullCount: c.nulls, Numeric: nums[i], Datetime: dts[i]}
 		if p.rows > 0 {
 			cs.NullShare = proto.Float64(float64(c.nulls) / float64(p.rows))

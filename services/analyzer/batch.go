@@ -293,6 +293,9 @@ func (p *Partial) addBatch(ctx context.Context, b *batch, headerRows int64) erro
 		}
 	}
 	for i := range p.cols {
+		if p.cols[i].skip {
+			continue
+		}
 		row, err := p.addColumn(i, b, badRow)
 		if err != nil && row < badRow {
 			badRow, badErr = row, err

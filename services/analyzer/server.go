@@ -178,7 +178,9 @@ func (s *Server) analyze(ctx context.Context, req *analyzerv1.AnalyzeRequest, st
 		}
 	}
 
-	p, err := AnalyzePartial(ctx, r, req.GetSchema(), req.GetRangeHasHeader(), s.config(), progress)
+	cfg := s.config()
+	cfg.Columns = req.GetColumns()
+	p, err := AnalyzePartial(ctx, r, req.GetSchema(), req.GetRangeHasHeader(), cfg, progress)
 	if err != nil {
 		return nil, err
 	}
@@ -262,6 +264,26 @@ func checkRequest(req *analyzerv1.AnalyzeRequest) []*errdetails.BadRequest_Field
 		}
 		seen[q] = true
 	}
+	fields := make(map[string]bool, len(req.GetSchema().GetFields()))
+	for _, f := range req.GetSchema().GetFields() {
+		fields[f.GetName()] = true
+	}
+	named := make(map[string]int, len(req.GetColumns()))
+	for i, name := range req.GetColumns() {
+		field := fmt.Sprintf("columns[%d]", i)
+		j, twice := named[name]
+		switch {
+		case name == "":
+			add(field, "the column name must not be empty")
+		case twice:
+			add(field, "%q repeats columns[%d]", name, j)
+		case !fields[name]:
+			add(field, "%q is not a field of the schema", name)
+		}
+		if !twice {
+			named[name] = i
+		}
+	}
 	return v
 }
 
@@ -292,7 +314,7 @@ func (s *Server) toStatus(ctx context.Context, req *analyzerv1.AnalyzeRequest, e
 	switch {
 	case errors.As(err, &br):
 		return withDetails(codes.InvalidArgument, "invalid analyze request", &errdetails.BadRequest{FieldViolations: br.violations})
-	case errors.Is(err, ErrInvalidQuantile), errors.Is(err, ErrInvalidSchema):
+	case errors.Is(err, ErrInvalidQuantile), errors.Is(err, ErrInvalidSchema), errors.Is(err, ErrInvalidColumns):
 		return withDetails(codes.InvalidArgument, "invalid analyze request", &errdetails.BadRequest{
 			FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "request", Description: err.Error()}},
 		})
