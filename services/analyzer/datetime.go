@@ -8,6 +8,7 @@ import (
 	"time"
 
 	typev1 "github.com/csvmesh/csvmesh/gen/csvmesh/type/v1"
+	"github.com/csvmesh/csvmesh/services/internal/tableschema"
 )
 
 // dateCol accumulates a DATE or DATETIME column as points in time:
@@ -172,10 +173,10 @@ func (c *dayCache) parseTimestamp(v []byte) (ns int64, ok bool) {
 		y, ok1 := num(v[0:4])
 		mo, ok2 := num(v[5:7])
 		d, ok3 := num(v[8:10])
-		if !ok1 || !ok2 || !ok3 || mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo) {
+		if !ok1 || !ok2 || !ok3 || mo < 1 || mo > 12 || d < 1 || d > tableschema.DaysIn(y, mo) {
 			return 0, false // d > daysIn: 2023-02-30 and the like
 		}
-		days = daysFromCivil(y, mo, d)
+		days = tableschema.DaysFromCivil(y, mo, d)
 		c.date, c.days, c.set = [10]byte(v[:10]), days, true
 	}
 	var hh, mm, ss, frac int
@@ -235,34 +236,6 @@ func (c *dayCache) parseTimestamp(v []byte) (ns int64, ok bool) {
 		return 0, false
 	}
 	return secs*1e9 + int64(frac), true
-}
-
-// daysIn returns the number of days of month mo of year y.
-func daysIn(y, mo int) int {
-	switch mo {
-	case 2:
-		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
-			return 29
-		}
-		return 28
-	case 4, 6, 9, 11:
-		return 30
-	}
-	return 31
-}
-
-// daysFromCivil returns the number of days from 1970-01-01 to the given
-// proleptic Gregorian date (Howard Hinnant's days_from_civil).
-func daysFromCivil(y, mo, d int) int64 {
-	if mo <= 2 {
-		y--
-	}
-	era := y / 400 // y >= -1 here: four-digit years
-	yoe := y - era*400
-	mp := (mo + 9) % 12
-	doy := (153*mp+2)/5 + d - 1
-	doe := yoe*365 + yoe/4 - yoe/100 + doy
-	return int64(era)*146097 + int64(doe) - 719468
 }
 
 // formatTimestamp writes ns since the epoch as pandas prints a Timestamp:

@@ -1,6 +1,10 @@
 package parquetout
 
-import "math"
+import (
+	"math"
+
+	"github.com/csvmesh/csvmesh/services/internal/tableschema"
+)
 
 // digits parses f, all ASCII digits, as a non-negative number.
 func digits(f []byte) (int64, bool) {
@@ -24,36 +28,6 @@ func digits2(a, b byte) (int64, bool) {
 	return int64(a)*10 + int64(b), a <= 9 && b <= 9
 }
 
-// daysFromCivil returns the days from 1970-01-01 to the given proleptic
-// Gregorian date (Howard Hinnant's algorithm).
-func daysFromCivil(y, m, d int64) int64 {
-	if m <= 2 {
-		y--
-	}
-	era := y / 400
-	if y < 0 && y%400 != 0 {
-		era--
-	}
-	yoe := y - era*400
-	mp := (m + 9) % 12
-	doy := (153*mp+2)/5 + d - 1
-	doe := yoe*365 + yoe/4 - yoe/100 + doy
-	return era*146097 + doe - 719468
-}
-
-func daysIn(y, m int64) int64 {
-	switch m {
-	case 2:
-		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
-			return 29
-		}
-		return 28
-	case 4, 6, 9, 11:
-		return 30
-	}
-	return 31
-}
-
 // parseDate parses "2006-01-02" into days since 1970-01-01.
 func parseDate(f []byte) (int64, bool) {
 	if len(f) != 10 || f[4] != '-' || f[7] != '-' {
@@ -62,10 +36,10 @@ func parseDate(f []byte) (int64, bool) {
 	y, ok1 := digits(f[:4])
 	m, ok2 := digits2(f[5], f[6])
 	d, ok3 := digits2(f[8], f[9])
-	if !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || d < 1 || d > daysIn(y, m) {
+	if !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || d < 1 || d > int64(tableschema.DaysIn(int(y), int(m))) {
 		return 0, false
 	}
-	return daysFromCivil(y, m, d), true
+	return tableschema.DaysFromCivil(int(y), int(m), int(d)), true
 }
 
 // parseClock parses "15:04:05[.fraction]" at the start of f into seconds

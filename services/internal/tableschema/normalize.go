@@ -108,7 +108,7 @@ func (f *Field) Canonical(scratch, v []byte) ([]byte, bool) {
 				return scratch, false
 			}
 			if f.min != nil || f.max != nil {
-				sc.i = daysFromCivil(y, m, d)
+				sc.i = DaysFromCivil(y, m, d)
 			}
 		case kindDatetime:
 			psc := &sc
@@ -273,7 +273,7 @@ func (f *Field) appendValue(dst, v []byte, sc *scalar) ([]byte, errCode) {
 			return dst, valueSyntax
 		}
 		if sc != nil {
-			sc.i = daysFromCivil(y, m, d)
+			sc.i = DaysFromCivil(y, m, d)
 		}
 		return append(dst, v...), valueOK
 	case kindDatetime:
@@ -406,7 +406,7 @@ func scanISODatetime(v []byte, sc *scalar) (ok, compact bool) {
 		return false, false
 	}
 	if sc != nil {
-		sc.i = daysFromCivil(y, mo, d)*86400 + int64(h*3600+mi*60+s)
+		sc.i = DaysFromCivil(y, mo, d)*86400 + int64(h*3600+mi*60+s)
 		sc.ns = 0
 		if end > 19 {
 			sc.ns = nanos(v[20:end])
@@ -443,7 +443,7 @@ func (f *Field) appendLayout(dst, v []byte, sc *scalar) ([]byte, errCode) {
 	switch f.kind {
 	case kindDateLayout:
 		if sc != nil {
-			sc.i = daysFromCivil(c.year, c.month, c.day)
+			sc.i = DaysFromCivil(c.year, c.month, c.day)
 		}
 		return appendDate(dst, &c), valueOK
 	case kindTimeLayout:
@@ -463,7 +463,7 @@ func (f *Field) appendLayout(dst, v []byte, sc *scalar) ([]byte, errCode) {
 
 func datetimeScalar(c *civil) scalar {
 	return scalar{
-		i:      daysFromCivil(c.year, c.month, c.day)*86400 + int64(c.hour*3600+c.minute*60+c.sec),
+		i:      DaysFromCivil(c.year, c.month, c.day)*86400 + int64(c.hour*3600+c.minute*60+c.sec),
 		ns:     nanos(c.frac),
 		off:    int64(c.off) * 60,
 		hasOff: c.hasOff,

@@ -130,7 +130,7 @@ func CanonicalDatetimeLen(b []byte) int {
 	mi := int(w2>>24&0xff)*10 + int(w2>>32&0xff)
 	sec := int(w2>>48&0xff)*10 + int(w2>>56&0xff)
 	if uint(m-1) > 11 || h > 23 || mi > 59 || sec > 59 || d == 0 ||
-		d > 28 && d > daysIn(int(w0&0xff)*1000+int(w0>>8&0xff)*100+int(w0>>16&0xff)*10+int(w0>>24&0xff), m) {
+		d > 28 && d > DaysIn(int(w0&0xff)*1000+int(w0>>8&0xff)*100+int(w0>>16&0xff)*10+int(w0>>24&0xff), m) {
 		return 0
 	}
 	n := 19

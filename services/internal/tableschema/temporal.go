@@ -22,7 +22,7 @@ type civil struct {
 func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
 
 // daysIn returns the number of days of month m (1-12) of year y.
-func daysIn(y, m int) int {
+func DaysIn(y, m int) int {
 	switch m {
 	case 2:
 		if isLeap(y) {
@@ -35,9 +35,10 @@ func daysIn(y, m int) int {
 	return 31
 }
 
-// daysFromCivil returns the number of days from 1970-01-01 to y-m-d
-// (Howard Hinnant's algorithm).
-func daysFromCivil(y, m, d int) int64 {
+// DaysFromCivil returns the number of days from 1970-01-01 to y-m-d of the
+// proleptic Gregorian calendar, for any year (Howard Hinnant's algorithm).
+// Other packages that read canonical dates (parquetout, the analyzer) use it.
+func DaysFromCivil(y, m, d int) int64 {
 	if m <= 2 {
 		y--
 	}
@@ -70,7 +71,7 @@ func isoDate(v []byte) (y, m, d int, ok bool) {
 	y = int(a)*1000 + int(b)*100 + int(c)*10 + int(e)
 	m = int(mh)*10 + int(ml)
 	d = int(dh)*10 + int(dl)
-	if uint(m-1) > 11 || uint(d-1) > 27 && (d == 0 || d > daysIn(y, m)) {
+	if uint(m-1) > 11 || uint(d-1) > 27 && (d == 0 || d > DaysIn(y, m)) {
 		return 0, 0, 0, false
 	}
 	return y, m, d, true
@@ -582,7 +583,7 @@ func (l *layout) match(v []byte, c *civil) bool {
 	if pm {
 		c.hour += 12
 	}
-	if c.month != 0 && c.day > daysIn(c.year, c.month) {
+	if c.month != 0 && c.day > DaysIn(c.year, c.month) {
 		return false
 	}
 	return true
