@@ -273,6 +273,15 @@ func runRef(in []byte, cfg Config) (o outcome, ok bool) {
 	for i, f := range fields {
 		names[i] = f.GetName()
 	}
+	if len(fields) == 0 && cfg.Header == nil {
+		// An inferred schema cannot hold a name this long, whether or not
+		// data rows follow.
+		for _, n := range header {
+			if len(n) > tableschema.MaxNameBytes {
+				return fail("file error " + ViolationMalformedHeader)
+			}
+		}
+	}
 	switch {
 	case len(fields) > 0 && !slices.Equal(names, header):
 		return fail("file error " + ViolationHeaderMismatch)
