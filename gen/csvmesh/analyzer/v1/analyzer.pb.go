@@ -45,9 +45,14 @@ type AnalyzeRequest struct {
 	// The columns to analyze, by the schema's field names; the report lists
 	// them in the schema's order. Empty means all columns. A name that is not
 	// a field of the schema fails the call with INVALID_ARGUMENT.
-	Columns       []string `protobuf:"bytes,8,rep,name=columns,proto3" json:"columns,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Columns []string `protobuf:"bytes,8,rep,name=columns,proto3" json:"columns,omitempty"`
+	// Keep the statistics of non-numeric columns exact past the memory budget
+	// by spilling their distinct values to temporary files, up to the
+	// analyzer's spill limit, instead of switching to sketches. See
+	// csvmesh.ingest.v1.AnalysisOptions.exact_categorical.
+	ExactCategorical bool `protobuf:"varint,9,opt,name=exact_categorical,json=exactCategorical,proto3" json:"exact_categorical,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *AnalyzeRequest) Reset() {
@@ -134,6 +139,13 @@ func (x *AnalyzeRequest) GetColumns() []string {
 		return x.Columns
 	}
 	return nil
+}
+
+func (x *AnalyzeRequest) GetExactCategorical() bool {
+	if x != nil {
+		return x.ExactCategorical
+	}
+	return false
 }
 
 // AnalyzeResponse is one event of an analysis stream.
@@ -346,7 +358,7 @@ var File_csvmesh_analyzer_v1_analyzer_proto protoreflect.FileDescriptor
 
 const file_csvmesh_analyzer_v1_analyzer_proto_rawDesc = "" +
 	"\n" +
-	"\"csvmesh/analyzer/v1/analyzer.proto\x12\x13csvmesh.analyzer.v1\x1a\x1ccsvmesh/type/v1/report.proto\x1a\x1ccsvmesh/type/v1/schema.proto\"\xdc\x02\n" +
+	"\"csvmesh/analyzer/v1/analyzer.proto\x12\x13csvmesh.analyzer.v1\x1a\x1ccsvmesh/type/v1/report.proto\x1a\x1ccsvmesh/type/v1/schema.proto\"\x89\x03\n" +
 	"\x0eAnalyzeRequest\x12\x10\n" +
 	"\x03job\x18\x01 \x01(\tR\x03job\x122\n" +
 	"\x06source\x18\x02 \x01(\v2\x1a.csvmesh.type.v1.ObjectRefR\x06source\x120\n" +
@@ -355,7 +367,8 @@ const file_csvmesh_analyzer_v1_analyzer_proto_rawDesc = "" +
 	"\x06schema\x18\x05 \x01(\v2\x17.csvmesh.type.v1.SchemaR\x06schema\x12\x1c\n" +
 	"\tquantiles\x18\x06 \x03(\x01R\tquantiles\x12?\n" +
 	"\rreport_output\x18\a \x01(\v2\x1a.csvmesh.type.v1.ObjectRefR\freportOutput\x12\x18\n" +
-	"\acolumns\x18\b \x03(\tR\acolumns\"\x9e\x01\n" +
+	"\acolumns\x18\b \x03(\tR\acolumns\x12+\n" +
+	"\x11exact_categorical\x18\t \x01(\bR\x10exactCategorical\"\x9e\x01\n" +
 	"\x0fAnalyzeResponse\x12C\n" +
 	"\bprogress\x18\x01 \x01(\v2%.csvmesh.analyzer.v1.AnalysisProgressH\x00R\bprogress\x12=\n" +
 	"\x06result\x18\x02 \x01(\v2#.csvmesh.analyzer.v1.AnalysisResultH\x00R\x06resultB\a\n" +

@@ -1167,9 +1167,17 @@ type AnalysisOptions struct {
 	// columns. When the upload gives a table schema, a name that is not one of
 	// its fields fails the upload; when the schema is inferred, such a name
 	// fails the job after validation, with a failure reason naming it.
-	Columns       []string `protobuf:"bytes,2,rep,name=columns,proto3" json:"columns,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Columns []string `protobuf:"bytes,2,rep,name=columns,proto3" json:"columns,omitempty"`
+	// Keep `unique`, `top`, `freq`, the distinct count and the most frequent
+	// values of non-numeric columns exact at any size, as pandas computes
+	// them: past the analyzer's memory budget, distinct values spill to
+	// temporary files (up to the analyzer's spill limit) instead of going to
+	// HyperLogLog and SpaceSaving sketches. Slower on columns with many
+	// distinct values (timestamps, identifiers); numeric quantiles are not
+	// affected.
+	ExactCategorical bool `protobuf:"varint,3,opt,name=exact_categorical,json=exactCategorical,proto3" json:"exact_categorical,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *AnalysisOptions) Reset() {
@@ -1214,6 +1222,13 @@ func (x *AnalysisOptions) GetColumns() []string {
 		return x.Columns
 	}
 	return nil
+}
+
+func (x *AnalysisOptions) GetExactCategorical() bool {
+	if x != nil {
+		return x.ExactCategorical
+	}
+	return false
 }
 
 // UploadFileResponse answers an upload.
@@ -1873,10 +1888,11 @@ const file_csvmesh_ingest_v1_ingest_proto_rawDesc = "" +
 	"\ftable_schema\x18\a \x01(\v2\x17.google.protobuf.StructR\vtableSchema\x12Q\n" +
 	"\x12validation_options\x18\b \x01(\v2\".csvmesh.type.v1.ValidationOptionsR\x11validationOptions\x12M\n" +
 	"\x10analysis_options\x18\t \x01(\v2\".csvmesh.ingest.v1.AnalysisOptionsR\x0fanalysisOptionsB\x16\n" +
-	"\x14_declared_size_bytesJ\x04\b\x04\x10\x05R\x06schema\"M\n" +
+	"\x14_declared_size_bytesJ\x04\b\x04\x10\x05R\x06schema\"z\n" +
 	"\x0fAnalysisOptions\x12 \n" +
 	"\vpercentiles\x18\x01 \x03(\x01R\vpercentiles\x12\x18\n" +
-	"\acolumns\x18\x02 \x03(\tR\acolumns\">\n" +
+	"\acolumns\x18\x02 \x03(\tR\acolumns\x12+\n" +
+	"\x11exact_categorical\x18\x03 \x01(\bR\x10exactCategorical\">\n" +
 	"\x12UploadFileResponse\x12(\n" +
 	"\x03job\x18\x01 \x01(\v2\x16.csvmesh.ingest.v1.JobR\x03job\"#\n" +
 	"\rGetJobRequest\x12\x12\n" +

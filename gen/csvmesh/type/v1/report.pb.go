@@ -529,15 +529,29 @@ func (x *Histogram) GetCountError() float64 {
 // CategoricalStats follow pandas `describe()` for a non-numeric column, and
 // add string lengths, the distinct count and the most frequent values. They
 // are computed on the values' text.
+//
+// They are exact while the column's distinct values fit the analysis'
+// memory budget, or at any size when the analysis was asked to keep them
+// exact (AnalysisOptions.exact_categorical: distinct values then spill to
+// temporary files). Otherwise, past the budget, the column switches to two
+// sketches: HyperLogLog for the distinct count (`distinct.exact` false,
+// with its relative error) and SpaceSaving for the most frequent values
+// (`top_values_exact` false, with the most a count can be overstated). The
+// lengths and the count stay exact.
 type CategoricalStats struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The number of distinct non-missing values (pandas `unique`). Exact.
+	// The number of distinct non-missing values (pandas `unique`): exact when
+	// `distinct.exact` is true, else the same estimate as `distinct.value`.
 	Unique int64 `protobuf:"varint,1,opt,name=unique,proto3" json:"unique,omitempty"`
 	// The most frequent value (pandas `top`); ties go to the value seen first
 	// in the file. A value longer than 1 KiB is cut there (at a character
-	// boundary) and ends with "…".
+	// boundary) and ends with "…". When `top_values_exact` is false it is the
+	// value with the largest SpaceSaving count: every value more frequent
+	// than `top_values_max_error` is among `top_values`.
 	Top string `protobuf:"bytes,2,opt,name=top,proto3" json:"top,omitempty"`
-	// How often `top` occurs (pandas `freq`).
+	// How often `top` occurs (pandas `freq`). When `top_values_exact` is
+	// false, an upper bound that overstates by at most
+	// `top_values_max_error`.
 	Freq int64 `protobuf:"varint,3,opt,name=freq,proto3" json:"freq,omitempty"`
 	// The length of the shortest value, in Unicode code points (pandas
 	// `str.len().min()`).
