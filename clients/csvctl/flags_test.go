@@ -85,6 +85,9 @@ func TestUploadFlags(t *testing.T) {
 		{"percentiles and columns", []string{"--columns", "price", "--percentiles", "0.95", "--columns", "qty"}, func(m *ingestv1.UploadMetadata) {
 			m.AnalysisOptions = &ingestv1.AnalysisOptions{Percentiles: []float64{0.95}, Columns: []string{"price", "qty"}}
 		}},
+		{"exact categorical", []string{"--exact-categorical"}, func(m *ingestv1.UploadMetadata) {
+			m.AnalysisOptions = &ingestv1.AnalysisOptions{ExactCategorical: true}
+		}},
 		{"everything", []string{"--schema", schemaPath, "--delimiter", ";", "--header-rows", "1", "--encoding", "utf-8",
 			"--max-invalid-rows", "100", "--max-invalid-ratio", "1", "--error-sample-size", "5", "--neutralize-formulas", "--idempotency-key", "k"},
 			func(m *ingestv1.UploadMetadata) {

@@ -154,6 +154,8 @@ func TestFormatAnalysisOptions(t *testing.T) {
 		{&ingestv1.AnalysisOptions{Percentiles: []float64{0.9, 0.01, 1}}, "percentiles 0.9, 0.01, 1"},
 		{&ingestv1.AnalysisOptions{Columns: []string{"price"}}, "columns price"},
 		{&ingestv1.AnalysisOptions{Percentiles: []float64{0.5}, Columns: []string{"price", "trade date"}}, "percentiles 0.5; columns price, trade date"},
+		{&ingestv1.AnalysisOptions{ExactCategorical: true}, "exact categorical statistics"},
+		{&ingestv1.AnalysisOptions{Columns: []string{"note"}, ExactCategorical: true}, "columns note; exact categorical statistics"},
 	}
 	for _, tt := range tests {
 		if got := formatAnalysisOptions(tt.o); got != tt.want {

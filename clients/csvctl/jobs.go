@@ -433,6 +433,9 @@ func formatAnalysisOptions(o *ingestv1.AnalysisOptions) string {
 	if cs := o.GetColumns(); len(cs) > 0 {
 		parts = append(parts, "columns "+strings.Join(cs, ", "))
 	}
+	if o.GetExactCategorical() {
+		parts = append(parts, "exact categorical statistics")
+	}
 	return strings.Join(parts, "; ")
 }
 

@@ -65,7 +65,10 @@ describe(percentiles=...) does: the percentiles are fractions from 0 to 1
 (the median is always added); the columns are names exactly as in the header
 (a name with a comma cannot be given here). A column the given schema lacks
 fails the upload; one the inferred schema lacks fails the job after
-validation.
+validation. Past the analyzer's memory budget, the distinct count and the
+most frequent values of text columns come from sketches whose error the
+report states ("~" in 'csvctl report'); --exact-categorical keeps them
+exact at any size, as pandas computes them, at the cost of spilling to disk.
 
 With --follow, upload then prints the job's events like 'csvctl watch', then
 the report table if the job succeeded, and exits like watch (0 SUCCEEDED,
@@ -98,6 +101,7 @@ the report table if the job succeeded, and exits like watch (0 SUCCEEDED,
 			// Analysis options.
 			fs.Var(&o.percentiles, "percentiles", "percentiles the report gives, fractions such as `0.1,0.5,0.9`; the median is always added (default 0.25,0.5,0.75)")
 			fs.Var(&o.columns, "columns", "analyze only these columns, names as in the header such as `price,qty` (default: all)")
+			fs.BoolVar(&o.exactCategorical, "exact-categorical", false, "keep unique/top/freq and the top values of text columns exact at any size (spills to disk) instead of sketching them past the memory budget")
 			return func(ctx context.Context, args []string) int { return a.upload(ctx, args[0], o) }
 		},
 	}
@@ -131,8 +135,9 @@ type uploadOptions struct {
 	neutralizeFormulas bool
 
 	// Analysis options.
-	percentiles percentileList
-	columns     columnList
+	percentiles      percentileList
+	columns          columnList
+	exactCategorical bool
 }
 
 // dialect returns the dialect the flags give, nil when they give none.
@@ -186,10 +191,10 @@ func (o *uploadOptions) validationOptions() *typev1.ValidationOptions {
 // analysisOptions returns the analysis options the flags give, nil when
 // they give none.
 func (o *uploadOptions) analysisOptions() *ingestv1.AnalysisOptions {
-	if len(o.percentiles) == 0 && len(o.columns) == 0 {
+	if len(o.percentiles) == 0 && len(o.columns) == 0 && !o.exactCategorical {
 		return nil
 	}
-	return &ingestv1.AnalysisOptions{Percentiles: o.percentiles, Columns: o.columns}
+	return &ingestv1.AnalysisOptions{Percentiles: o.percentiles, Columns: o.columns, ExactCategorical: o.exactCategorical}
 }
 
 // metadata returns the upload metadata the flags give for the file at

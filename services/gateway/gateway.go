@@ -49,6 +49,7 @@
 //	percentiles, columns                the analysis options, each one value
 //	                                    separated by commas (0.1,0.5,0.9;
 //	                                    price,qty)
+//	exact_categorical                   the analysis option (a boolean)
 //
 // Booleans are parsed with strconv.ParseBool (true, false, 1, 0, ...),
 // integers as decimal, percentiles as decimal numbers (spaces around each

@@ -592,7 +592,8 @@ func checkUploadParameters(t *testing.T, op any) {
 		"delimiter query string", "quote_char query string", "double_quote query boolean", "escape_char query string",
 		"header_rows query integer int32", "skip_initial_space query boolean", "comment_prefix query string", "encoding query string",
 		"max_invalid_rows query integer int64", "max_invalid_ratio query number double", "error_sample_size query integer int32",
-		"neutralize_formulas query boolean", "percentiles query array number csv", "columns query array string csv", "body body",
+		"neutralize_formulas query boolean", "percentiles query array number csv", "columns query array string csv",
+		"exact_categorical query boolean", "body body",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("upload parameters:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -165,15 +165,16 @@ func TestAnalysisOptionsAgainstIngest(t *testing.T) {
 
 	for _, enc := range uploadEncodings {
 		t.Run(enc.name+"/accepted", func(t *testing.T) {
-			resp, got := e.do(t, enc.request(t, e, [][2]string{{"schema", testSchemaJSON}, {"percentiles", "0.9,0.1"}, {"columns", "price"}}, file))
+			resp, got := e.do(t, enc.request(t, e, [][2]string{{"schema", testSchemaJSON}, {"percentiles", "0.9,0.1"}, {"columns", "price"}, {"exact_categorical", "1"}}, file))
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("upload: status %d, body %s", resp.StatusCode, got)
 			}
 			var up struct {
 				Job struct {
 					AnalysisOptions struct {
-						Percentiles []float64 `json:"percentiles"`
-						Columns     []string  `json:"columns"`
+						Percentiles      []float64 `json:"percentiles"`
+						Columns          []string  `json:"columns"`
+						ExactCategorical bool      `json:"exact_categorical"`
 					} `json:"analysis_options"`
 				} `json:"job"`
 			}
@@ -181,8 +182,8 @@ func TestAnalysisOptionsAgainstIngest(t *testing.T) {
 				t.Fatalf("upload answer %s: %v", got, err)
 			}
 			o := up.Job.AnalysisOptions
-			if len(o.Percentiles) != 2 || o.Percentiles[0] != 0.9 || o.Percentiles[1] != 0.1 || len(o.Columns) != 1 || o.Columns[0] != "price" {
-				t.Errorf("job's analysis options %+v, want percentiles [0.9 0.1] and columns [price]", o)
+			if len(o.Percentiles) != 2 || o.Percentiles[0] != 0.9 || o.Percentiles[1] != 0.1 || len(o.Columns) != 1 || o.Columns[0] != "price" || !o.ExactCategorical {
+				t.Errorf("job's analysis options %+v, want percentiles [0.9 0.1], columns [price] and exact_categorical", o)
 			}
 		})
 		refused := []struct {

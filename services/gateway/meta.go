@@ -146,6 +146,17 @@ var metaFields = []metaField{
 			analysisOptions(m).Columns = strings.Split(v, ",")
 			return nil
 		}},
+	{name: "exact_categorical", kind: "boolean",
+		doc: "When true, unique, top, freq, the distinct count and the top values of non-numeric columns stay exact at any size " +
+			"(distinct values spill to disk past the analyzer's memory budget) instead of coming from HyperLogLog and SpaceSaving sketches.",
+		set: func(m *ingestv1.UploadMetadata, v string) error {
+			b, err := parseBool(v)
+			if err != nil {
+				return err
+			}
+			analysisOptions(m).ExactCategorical = b
+			return nil
+		}},
 }
 
 // metaFieldNames lists the names of metaFields, for error messages.

@@ -133,6 +133,9 @@ func TestUploadMetadataParameters(t *testing.T) {
 		{"percentiles and columns", [][2]string{{"columns", "price"}, {"percentiles", "0.01,0.99"}}, func(m *ingestv1.UploadMetadata) {
 			m.AnalysisOptions = &ingestv1.AnalysisOptions{Percentiles: []float64{0.01, 0.99}, Columns: []string{"price"}}
 		}},
+		{"exact categorical", [][2]string{{"exact_categorical", "true"}}, func(m *ingestv1.UploadMetadata) {
+			m.AnalysisOptions = &ingestv1.AnalysisOptions{ExactCategorical: true}
+		}},
 		{"everything", [][2]string{
 			{"sha256", "ff"}, {"idempotency_key", "k"}, {"schema", testSchemaJSON}, {"delimiter", ";"}, {"header_rows", "1"},
 			{"encoding", "utf-8-sig"}, {"max_invalid_ratio", "0.5"}, {"error_sample_size", "10000"},
@@ -185,6 +188,7 @@ func TestUploadMetadataRejected(t *testing.T) {
 		{"double_quote", "yes", `double_quote: "yes" is not a boolean`},
 		{"double_quote", "", `double_quote: "" is not a boolean`},
 		{"skip_initial_space", "on", `skip_initial_space: "on" is not a boolean`},
+		{"exact_categorical", "exact", `exact_categorical: "exact" is not a boolean`},
 		{"neutralize_formulas", "2", `neutralize_formulas: "2" is not a boolean`},
 		{"header_rows", "one", `header_rows: "one" is not an integer`},
 		{"header_rows", "1.5", `header_rows: "1.5" is not an integer`},

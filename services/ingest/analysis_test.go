@@ -94,6 +94,7 @@ func TestAnalysisOptionsReachTheAnalyzer(t *testing.T) {
 		schema        string
 		wantQuantiles []float64
 		wantColumns   []string
+		wantExact     bool
 	}{
 		{name: "no options"},
 		{name: "empty options", opts: &ingestv1.AnalysisOptions{}},
@@ -109,6 +110,7 @@ func TestAnalysisOptionsReachTheAnalyzer(t *testing.T) {
 			wantColumns: []string{"a"}},
 		{name: "columns of a given schema and percentiles", opts: &ingestv1.AnalysisOptions{Percentiles: []float64{0.95}, Columns: []string{"a"}},
 			schema: `{"fields":[{"name":"a","type":"string"}]}`, wantQuantiles: []float64{0.5, 0.95}, wantColumns: []string{"a"}},
+		{name: "exact categorical statistics", opts: &ingestv1.AnalysisOptions{ExactCategorical: true}, wantExact: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -141,6 +143,9 @@ func TestAnalysisOptionsReachTheAnalyzer(t *testing.T) {
 			}
 			if c := reqs[0].GetColumns(); !slices.Equal(c, tc.wantColumns) {
 				t.Errorf("analyzer columns %q, want %q", c, tc.wantColumns)
+			}
+			if e := reqs[0].GetExactCategorical(); e != tc.wantExact {
+				t.Errorf("analyzer exact_categorical %v, want %v", e, tc.wantExact)
 			}
 		})
 	}

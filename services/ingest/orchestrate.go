@@ -467,14 +467,15 @@ func (s *Server) missingOutput(ctx context.Context, reason string, err error) er
 // analyze runs the analysis stage and returns its result.
 func (s *Server) analyze(ctx context.Context, id string, job *ingestv1.Job) (*analyzerv1.AnalysisResult, *recorder, error) {
 	req := &analyzerv1.AnalyzeRequest{
-		Job:            job.GetName(),
-		Source:         &typev1.ObjectRef{Key: objectKey(id, ingestv1.Artifact_KIND_NORMALIZED)},
-		Range:          &typev1.ByteRange{},
-		RangeHasHeader: true,
-		Schema:         job.GetValidation().GetSchema(),
-		Quantiles:      analyzerQuantiles(job.GetAnalysisOptions()),
-		Columns:        job.GetAnalysisOptions().GetColumns(),
-		ReportOutput:   &typev1.ObjectRef{Key: objectKey(id, ingestv1.Artifact_KIND_REPORT)},
+		Job:              job.GetName(),
+		Source:           &typev1.ObjectRef{Key: objectKey(id, ingestv1.Artifact_KIND_NORMALIZED)},
+		Range:            &typev1.ByteRange{},
+		RangeHasHeader:   true,
+		Schema:           job.GetValidation().GetSchema(),
+		Quantiles:        analyzerQuantiles(job.GetAnalysisOptions()),
+		Columns:          job.GetAnalysisOptions().GetColumns(),
+		ExactCategorical: job.GetAnalysisOptions().GetExactCategorical(),
+		ReportOutput:     &typev1.ObjectRef{Key: objectKey(id, ingestv1.Artifact_KIND_REPORT)},
 	}
 	rec := s.newRecorder(id, ingestv1.Job_STATE_ANALYZING)
 	var result *analyzerv1.AnalysisResult
