@@ -116,16 +116,57 @@ func (s *SpaceSaving) Update(v []byte) {
 	if len(v) > MaxValueLen {
 		v = v[:MaxValueLen]
 	}
-	s.n++
-	h := Hash64(v)
+	s.update(v, Hash64(v), 1)
+}
+
+// UpdateN counts w occurrences of v (cut to MaxValueLen) at once, as w calls
+// of Update would, with the same guarantees: an unmonitored value evicts the
+// smallest counter, whose count c becomes the value's error, and starts at
+// c+w. UpdateN(v, 1) is Update(v); w = 0 does nothing. The summary copies
+// the bytes it keeps.
+func (s *SpaceSaving) UpdateN(v []byte, w uint64) {
+	if w == 0 {
+		return
+	}
+	if len(v) > MaxValueLen {
+		v = v[:MaxValueLen]
+	}
+	s.update(v, Hash64(v), w)
+}
+
+// UpdateHash is UpdateN for a caller that has already hashed the value: h
+// must be Hash64 of v cut to MaxValueLen (HashValue), otherwise lookups of v
+// miss and the summary's counts are wrong.
+func (s *SpaceSaving) UpdateHash(v []byte, h, w uint64) {
+	if w == 0 {
+		return
+	}
+	if len(v) > MaxValueLen {
+		v = v[:MaxValueLen]
+	}
+	s.update(v, h, w)
+}
+
+// HashValue returns the hash UpdateHash expects for v: Hash64 of v cut to
+// MaxValueLen.
+func HashValue(v []byte) uint64 {
+	if len(v) > MaxValueLen {
+		v = v[:MaxValueLen]
+	}
+	return Hash64(v)
+}
+
+// update counts w >= 1 occurrences of v (already cut), whose hash is h.
+func (s *SpaceSaving) update(v []byte, h, w uint64) {
+	s.n += w
 	slot, idx := s.find(h, v)
 	if idx >= 0 {
-		s.ctr[idx].count++
+		s.ctr[idx].count += w
 		s.down(int(s.ctr[idx].pos))
 		return
 	}
 	if len(s.ctr) < s.m {
-		s.add(h, bytes.Clone(v), 1, 0, slot)
+		s.add(h, bytes.Clone(v), w, 0, slot)
 		return
 	}
 	// Evict the smallest counter (the newest among equals) for v.
@@ -134,7 +175,7 @@ func (s *SpaceSaving) Update(v []byte) {
 	s.tableDelete(c.h, idx)
 	floor := c.count
 	c.h, c.val = h, append(c.val[:0], v...)
-	c.count, c.err = floor+1, floor
+	c.count, c.err = floor+w, floor
 	c.seq = s.seq
 	s.seq++
 	s.exact = false

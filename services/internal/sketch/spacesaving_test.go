@@ -406,3 +406,126 @@ func TestSpaceSavingUpdateDoesNotAllocate(t *testing.T) {
 		t.Errorf("Update allocates %v times per call", a)
 	}
 }
+
+// weightedStream returns a Zipf stream of distinct-run values with random
+// weights in [1, maxW], and the same stream expanded to unit updates.
+func weightedStream(seed uint64, n int, s float64, imax, maxW uint64) (vals [][]byte, ws []uint64, unit [][]byte) {
+	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	vals = zipfStream(seed, n, s, imax, "w")
+	ws = make([]uint64, n)
+	for i, v := range vals {
+		ws[i] = 1 + r.Uint64N(maxW)
+		for range ws[i] {
+			unit = append(unit, v)
+		}
+	}
+	return vals, ws, unit
+}
+
+func TestSpaceSavingUpdateNGuarantees(t *testing.T) {
+	tests := []struct {
+		name string
+		m    int
+		n    int
+		s    float64
+		imax uint64
+		maxW uint64
+	}{
+		{"skewed, light weights", 50, 20_000, 1.2, 10_000, 4},
+		{"skewed, heavy weights", 100, 20_000, 1.1, 100_000, 1000},
+		{"long tail", 64, 30_000, 1.01, 1 << 30, 50},
+		{"steep", 10, 5_000, 2, 1000, 100},
+		{"few distinct (exact)", 1000, 5_000, 1.5, 200, 20},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			vals, ws, unit := weightedStream(uint64(i)+7, tc.n, tc.s, tc.imax, tc.maxW)
+			s := NewSpaceSaving(tc.m)
+			for k, v := range vals {
+				s.UpdateN(v, ws[k])
+			}
+			e := countStream(unit)
+			if want := uint64(len(e.order)) <= uint64(tc.m); s.Exact() != want {
+				t.Fatalf("Exact() = %v with %d distinct values and m = %d", s.Exact(), len(e.order), tc.m)
+			}
+			// checkSpaceSaving checks Count-Error <= true <= Count,
+			// Error <= MaxError <= N/m, and that every value more frequent
+			// than Floor (so every one above N/m) is reported.
+			checkSpaceSaving(t, s, e)
+			n := uint64(len(unit))
+			reported := map[string]bool{}
+			for _, it := range s.TopK(0) {
+				reported[string(it.Value)] = true
+			}
+			for k, f := range e.count {
+				if f > n/uint64(tc.m) && !reported[k] {
+					t.Errorf("%q occurred %d > N/m = %d times, not reported", k, f, n/uint64(tc.m))
+				}
+			}
+		})
+	}
+}
+
+func TestSpaceSavingUpdateNOneIsUpdate(t *testing.T) {
+	tests := []struct {
+		name string
+		m    int
+		seed uint64
+	}{
+		{"evicting", 16, 1},
+		{"exact", 4096, 2},
+		{"tiny", 1, 3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			stream := zipfStream(tc.seed, 10_000, 1.1, 5000, "u")
+			a, b, c := NewSpaceSaving(tc.m), NewSpaceSaving(tc.m), NewSpaceSaving(tc.m)
+			for _, v := range stream {
+				a.Update(v)
+				b.UpdateN(v, 1)
+				c.UpdateHash(v, HashValue(v), 1)
+			}
+			ea, _ := a.MarshalBinary()
+			eb, _ := b.MarshalBinary()
+			ec, _ := c.MarshalBinary()
+			if !bytes.Equal(ea, eb) || !bytes.Equal(ea, ec) {
+				t.Error("UpdateN(v, 1) or UpdateHash(v, HashValue(v), 1) differs from Update(v)")
+			}
+			if a.Exact() != b.Exact() || a.MaxError() != b.MaxError() || a.Floor() != b.Floor() {
+				t.Error("Exact, MaxError or Floor differ")
+			}
+		})
+	}
+}
+
+func TestSpaceSavingUpdateNWeights(t *testing.T) {
+	t.Run("zero weight is a no-op", func(t *testing.T) {
+		s := NewSpaceSaving(2)
+		s.UpdateN([]byte("a"), 0)
+		if s.N() != 0 || len(s.TopK(0)) != 0 {
+			t.Errorf("N = %d, TopK = %v after a zero-weight update", s.N(), s.TopK(0))
+		}
+	})
+	t.Run("eviction takes floor plus weight", func(t *testing.T) {
+		s := NewSpaceSaving(2)
+		s.UpdateN([]byte("a"), 5)
+		s.UpdateN([]byte("b"), 3)
+		s.UpdateN([]byte("c"), 10) // evicts b (3): count 13, error 3
+		want := []Item{{[]byte("c"), 13, 3}, {[]byte("a"), 5, 0}}
+		if got := s.TopK(0); !itemsEqual(got, want) {
+			t.Errorf("TopK = %v, want %v", got, want)
+		}
+		if s.N() != 18 || s.MaxError() != 9 || s.Floor() != 5 {
+			t.Errorf("N, MaxError, Floor = %d, %d, %d; want 18, 9, 5", s.N(), s.MaxError(), s.Floor())
+		}
+	})
+	t.Run("long values are cut", func(t *testing.T) {
+		s := NewSpaceSaving(2)
+		long := bytes.Repeat([]byte("x"), MaxValueLen+10)
+		s.UpdateN(long, 2)
+		s.UpdateHash(long[:MaxValueLen+3], HashValue(long[:MaxValueLen+3]), 1)
+		if got := s.TopK(0); len(got) != 1 || got[0].Count != 3 || len(got[0].Value) != MaxValueLen {
+			t.Errorf("TopK = %d items, first count %d", len(got), got[0].Count)
+		}
+	})
+}
