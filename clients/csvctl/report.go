@@ -44,8 +44,9 @@ percentiles and max (numeric columns, and date and datetime columns as UTC
 times), then sum, variance, skewness, kurtosis and the numbers of negative,
 zero and positive values (numeric columns). NaN marks a statistic that does
 not apply to a column or is undefined (such as std of one value). A figure
-marked ~ is approximate (the column outgrew the analyzer's memory budget); a
-footnote gives its bound. The Pearson correlation matrix of the numeric
+marked ~ is approximate (the column outgrew the analyzer's memory budget):
+percentiles from a KLL sketch, unique from HyperLogLog, freq from
+SpaceSaving; a footnote under the table gives each bound. The Pearson correlation matrix of the numeric
 columns follows the table. Columns that do not fit in --width are continued
 in further blocks, like pandas does; numbers are printed with at most 6
 decimals.`,
@@ -108,9 +109,22 @@ func writeReport(w io.Writer, r *typev1.Report, width int) error {
 	b.WriteByte('\n')
 	headers, rows := reportTable(cols)
 	layoutTable(&b, headers, rows, width)
+	// Footnotes for approximate figures, after one blank line.
+	var notes []string
 	if rankErr := maxRankError(cols); rankErr > 0 {
-		fmt.Fprintf(&b, "\n%s approximate (KLL sketch): with 99%% confidence, the rank of each %s percentile is within ±%s%% of the count of the exact one's.\n",
-			approxMark, approxMark, formatNumber(math.Round(rankErr*1e4)/1e2))
+		notes = append(notes, fmt.Sprintf("%s approximate (KLL sketch): with 99%% confidence, the rank of each %s percentile is within ±%s%% of the count of the exact one's.",
+			approxMark, approxMark, formatNumber(math.Round(rankErr*1e4)/1e2)))
+	}
+	if e := maxDistinctError(cols); e > 0 {
+		notes = append(notes, fmt.Sprintf("%s unique (HyperLogLog): relative standard error %s%%; within 3 times that of the true count with 99.7%% confidence.",
+			approxMark, formatNumber(math.Round(e*1e4)/1e2)))
+	}
+	if e := maxTopError(cols); e > 0 {
+		notes = append(notes, fmt.Sprintf("%s freq (SpaceSaving): an upper bound, at most %d over the true count; a value more frequent than %d is never missed.",
+			approxMark, e, e))
+	}
+	if len(notes) > 0 {
+		b.WriteString("\n" + strings.Join(notes, "\n") + "\n")
 	}
 	if m := r.GetCorrelation(); m != nil && len(m.GetColumns()) > 0 && len(m.GetValues()) == len(m.GetColumns())*len(m.GetColumns()) {
 		b.WriteString("\ncorrelation (Pearson)\n\n")
@@ -139,6 +153,36 @@ func maxRankError(cols []*typev1.ColumnStats) float64 {
 			if !p.GetExact() {
 				e = max(e, p.GetRankError())
 			}
+		}
+	}
+	return e
+}
+
+// approxTop reports whether the most frequent values of s come from a
+// sketch.
+func approxTop(s *typev1.CategoricalStats) bool {
+	return s != nil && !s.GetTopValuesExact() && s.GetTopValuesMaxError() > 0
+}
+
+// maxDistinctError returns the largest relative error of an estimated
+// distinct count of cols, or 0 when every one is exact.
+func maxDistinctError(cols []*typev1.ColumnStats) float64 {
+	var e float64
+	for _, c := range cols {
+		if d := c.GetCategorical().GetDistinct(); d != nil && !d.GetExact() {
+			e = max(e, d.GetRelativeError())
+		}
+	}
+	return e
+}
+
+// maxTopError returns the largest error bound of sketched top values of
+// cols, or 0 when every count is exact.
+func maxTopError(cols []*typev1.ColumnStats) int64 {
+	var e int64
+	for _, c := range cols {
+		if s := c.GetCategorical(); approxTop(s) {
+			e = max(e, s.GetTopValuesMaxError())
 		}
 	}
 	return e
@@ -253,6 +297,9 @@ func reportTable(cols []*typev1.ColumnStats) ([]string, []reportRow) {
 			row("freq", cat(func(c *typev1.ColumnStats) string {
 				if c.GetCount() == 0 {
 					return nan
+				}
+				if approxTop(c.GetCategorical()) {
+					return approxMark + strconv.FormatInt(c.GetCategorical().GetFreq(), 10)
 				}
 				return strconv.FormatInt(c.GetCategorical().GetFreq(), 10)
 			})),

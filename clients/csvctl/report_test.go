@@ -104,6 +104,15 @@ func TestWriteFullReport(t *testing.T) {
 				Unique: 2, Top: "a", Freq: 1, Distinct: &typev1.DistinctCount{Value: 2, RelativeError: 0.0081},
 			}},
 		}}, approxDistinctTable},
+		{"approximate top values", &typev1.Report{RowCount: 9000, Columns: []*typev1.ColumnStats{
+			{Name: "id", Type: typev1.FieldType_FIELD_TYPE_STRING, Count: 9000, Categorical: &typev1.CategoricalStats{
+				Unique: 8950, Top: "a", Freq: 12, Distinct: &typev1.DistinctCount{Value: 8950, RelativeError: 0.0081},
+				TopValuesMaxError: 8, TopValues: []*typev1.ValueCount{{Value: "a", Count: 12}},
+			}},
+			{Name: "side", Type: typev1.FieldType_FIELD_TYPE_STRING, Count: 9000, Categorical: &typev1.CategoricalStats{
+				Unique: 2, Top: "BUY", Freq: 6000, Distinct: &typev1.DistinctCount{Value: 2, Exact: true}, TopValuesExact: true,
+			}},
+		}}, approxTopTable},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var b strings.Builder
@@ -117,6 +126,20 @@ func TestWriteFullReport(t *testing.T) {
 	}
 }
 
+const approxTopTable = `rows: 9000
+
+             id    side
+type     string  string
+count      9000    9000
+missing       0       0
+unique    ~8950       2
+top           a     BUY
+freq        ~12    6000
+
+~ unique (HyperLogLog): relative standard error 0.81%; within 3 times that of the true count with 99.7% confidence.
+~ freq (SpaceSaving): an upper bound, at most 8 over the true count; a value more frequent than 8 is never missed.
+`
+
 const approxDistinctTable = `rows: 2
 
              id
@@ -126,4 +149,6 @@ missing       0
 unique       ~2
 top           a
 freq          1
+
+~ unique (HyperLogLog): relative standard error 0.81%; within 3 times that of the true count with 99.7% confidence.
 `
