@@ -88,6 +88,10 @@ func (s *SpaceSaving) Capacity() int { return s.m }
 // N returns the number of updates summarized.
 func (s *SpaceSaving) N() uint64 { return s.n }
 
+// Len returns the number of values the summary holds: every distinct value
+// so far while Exact.
+func (s *SpaceSaving) Len() int { return len(s.ctr) }
+
 // Exact reports whether no value has been evicted, so that the summary holds
 // every distinct value with its exact count.
 func (s *SpaceSaving) Exact() bool { return s.exact }
@@ -386,8 +390,10 @@ func (s *SpaceSaving) Merge(o *SpaceSaving) {
 	exact := s.exact && o.exact && len(cands) <= s.m
 	if len(cands) > s.m {
 		cands = cands[:s.m]
-		slices.SortFunc(cands, func(a, b cand) int { return cmp.Compare(a.order, b.order) })
 	}
+	// Counters are re-added in first-seen order whether or not any were
+	// dropped: their stamps order ties in TopK and in later merges.
+	slices.SortFunc(cands, func(a, b cand) int { return cmp.Compare(a.order, b.order) })
 	n := s.n + o.n
 	*s = SpaceSaving{m: s.m, n: n, exact: exact}
 	for _, c := range cands {

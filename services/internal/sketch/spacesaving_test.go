@@ -229,6 +229,29 @@ func TestSpaceSavingMerge(t *testing.T) {
 		}
 		checkSpaceSaving(t, a, countStream(append(sa, sb...)))
 	})
+	t.Run("ties keep first-seen order across repeated merges", func(t *testing.T) {
+		// After the first merge "b" leads "a" by count; the third part
+		// evens them, and "a", seen first, must rank first again.
+		parts := [][]string{{"a", "b", "b"}, {"c"}, {"a", "c"}}
+		var whole [][]byte
+		acc := NewSpaceSaving(8)
+		for _, p := range parts {
+			s := NewSpaceSaving(8)
+			for _, v := range p {
+				s.Update([]byte(v))
+				whole = append(whole, []byte(v))
+			}
+			acc.Merge(s)
+		}
+		checkSpaceSaving(t, acc, countStream(whole))
+		want := []Item{{[]byte("a"), 2, 0}, {[]byte("b"), 2, 0}, {[]byte("c"), 2, 0}}
+		if got := acc.TopK(0); !itemsEqual(got, want) {
+			t.Errorf("TopK = %v, want %v", got, want)
+		}
+		if acc.Len() != 3 {
+			t.Errorf("Len() = %d, want 3", acc.Len())
+		}
+	})
 	t.Run("exact parts over capacity", func(t *testing.T) {
 		a, b := NewSpaceSaving(3), NewSpaceSaving(3)
 		sa := [][]byte{[]byte("x"), []byte("y"), []byte("x")}
