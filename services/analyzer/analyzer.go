@@ -22,10 +22,21 @@
 // quantiles and histogram while they fit; past the budget it switches for
 // good to a KLL sketch (sketch.KLL, k = 200) and the report marks its
 // quantiles and histogram approximate with their bounds; everything else
-// about it stays exact. The distinct values of text columns stay in memory
-// while they fit, then go to sorted runs in temporary files that are k-way
-// merged at the end, so their figures are always exact. Statistics of
-// consecutive row ranges merge (Partial.Merge) into those of the whole.
+// about it stays exact. The distinct values of text columns, each with its
+// count, stay in memory while they fit, and their figures are exact. Past the
+// budget a text column switches for good to sketches: a HyperLogLog
+// (sketch.HLL, 2^14 registers) for the distinct count, which the report marks
+// approximate with its relative standard error (0.81%), and a SpaceSaving
+// summary (sketch.SpaceSaving) of the most frequent values, whose counts the
+// report marks as upper bounds with the most they overstate (N/m for N values
+// and m counters, m between 64 and 1024 by the budget, see sketchCapacity);
+// every value more frequent than that is listed. Its count and lengths stay
+// exact. With Config.ExactCategorical the column instead goes to sorted runs
+// in temporary files that are k-way merged at the end, so that its figures
+// stay exact, until the spill files would pass Config.MaxSpillBytes: then it
+// switches to the sketches after all, so that disk use is bounded too.
+// Statistics of consecutive row ranges merge (Partial.Merge) into those of
+// the whole; a sketched column merged with an exact one sketches both.
 //
 // With more than one CPU, an analysis uses two goroutines: one parses rows
 // into batches a few ahead, numeric and time values included, the other
@@ -56,6 +67,10 @@ import (
 // DefaultMemoryBudget is the memory budget of one analysis when
 // Config.MemoryBudget is zero: 256 MiB.
 const DefaultMemoryBudget int64 = 256 << 20
+
+// DefaultMaxSpillBytes is the bound on the spill files of one analysis when
+// Config.MaxSpillBytes is zero: 64 GiB.
+const DefaultMaxSpillBytes int64 = 64 << 30
 
 // maxMemoryBudget caps Config.MemoryBudget at 64 GiB, which also keeps the
 // distinct values of one column in memory well below 2^32.
@@ -93,11 +108,15 @@ var (
 // Config bounds one analysis. The zero value uses the defaults.
 type Config struct {
 	// MemoryBudget is the number of bytes the accumulators of all columns
-	// may hold in memory before text columns spill to temporary files and
-	// numeric columns switch to sketches; 0 means DefaultMemoryBudget, and
+	// may hold in memory before text columns switch to sketches (or spill
+	// to temporary files, see ExactCategorical) and numeric columns to
+	// sketches; 0 means DefaultMemoryBudget, and
 	// more than 64 GiB counts as 64 GiB. It covers what grows with the
-	// input: the kept numeric values and the distinct
-	// text values with their counts, charged at what the Go heap really
+	// input: the kept numeric values, the distinct text values with their
+	// counts, and the sketches of sketched text columns (charged at their
+	// bound, 16.25 KiB + 1.25 KiB per SpaceSaving counter: with many text
+	// columns and a budget below 770 KiB per text column their 96 KiB
+	// minimum each may exceed it; see sketchCapacity), charged at what the Go heap really
 	// spends on them (whole allocated blocks, hash tables and the tables
 	// they replaced while those await collection), and the engine runs the
 	// garbage collector after a spill that frees 4 MiB or more, so that
@@ -123,6 +142,17 @@ type Config struct {
 	// per record and csvparse.DefaultMaxFieldBytes (1 MiB) per field. A
 	// longer record fails the analysis with ErrMalformedInput.
 	MaxRecordBytes int
+	// ExactCategorical keeps the figures of text columns exact past the
+	// memory budget by spilling their distinct values to sorted runs in
+	// temporary files, merged at the end (disk I/O, slower), instead of
+	// switching to sketches; a column still switches to sketches when its
+	// spill files would take those of the analysis past MaxSpillBytes.
+	ExactCategorical bool
+	// MaxSpillBytes bounds the bytes of spill files one analysis writes
+	// (runs and the merges of runs, counted when written even if removed
+	// later; a merged partial brings its own count); 0 or less means
+	// DefaultMaxSpillBytes. Only text columns under ExactCategorical spill.
+	MaxSpillBytes int64
 	// Columns selects the columns to analyze by the schema's field names;
 	// empty means all. The report lists them in the schema's order and the
 	// correlation matrix covers the selected numeric columns only; RowCount
@@ -134,6 +164,14 @@ type Config struct {
 	fanIn int
 	// sequential makes tests parse on the analysis' goroutine.
 	sequential bool
+}
+
+// maxSpillBytes returns MaxSpillBytes or its default.
+func (c Config) maxSpillBytes() int64 {
+	if c.MaxSpillBytes <= 0 {
+		return DefaultMaxSpillBytes
+	}
+	return c.MaxSpillBytes
 }
 
 func (c Config) budget() int64 {
@@ -265,6 +303,8 @@ type Partial struct {
 	limit int64
 	fanIn int
 	tmp   tempFiles
+	// catPol is what text columns do past the budget.
+	catPol catPolicy
 
 	maxRecordBytes int
 	sequential     bool
@@ -309,7 +349,9 @@ func (c *column) mem() int64 {
 	return c.cat.mem()
 }
 
-func (c *column) spill(ctx context.Context, t *tempFiles, fanIn int) (int64, error) {
+// spill frees what the column can (see catCol.spill and
+// numericCol.sketch) and returns the change in memory use.
+func (c *column) spill(ctx context.Context, t *tempFiles, fanIn int, pol catPolicy) (int64, error) {
 	if c.skip {
 		return 0, nil
 	}
@@ -320,7 +362,7 @@ func (c *column) spill(ctx context.Context, t *tempFiles, fanIn int) (int64, err
 	if c.dt != nil {
 		d = c.dt.num.sketch()
 	}
-	d2, err := c.cat.spill(ctx, t, fanIn)
+	d2, err := c.cat.spill(ctx, t, fanIn, pol)
 	return d + d2, err
 }
 
@@ -335,7 +377,7 @@ func newPartial(schema *typev1.Schema, cfg Config) (*Partial, error) {
 	p := &Partial{
 		limit: cfg.budget(),
 		fanIn: cmp.Or(cfg.fanIn, defaultFanIn),
-		tmp:   tempFiles{parent: cmp.Or(cfg.TempDir, os.TempDir())},
+		tmp:   tempFiles{parent: cmp.Or(cfg.TempDir, os.TempDir()), maxBytes: cfg.maxSpillBytes()},
 
 		maxRecordBytes: cfg.MaxRecordBytes,
 		sequential:     cfg.sequential,
@@ -370,6 +412,13 @@ func newPartial(schema *typev1.Schema, cfg Config) (*Partial, error) {
 			p.numIdx = append(p.numIdx, len(p.cols)-1)
 		}
 	}
+	ncat := 0
+	for i := range p.cols {
+		if p.cols[i].cat != nil {
+			ncat++
+		}
+	}
+	p.catPol = catPolicy{exact: cfg.ExactCategorical, ssCap: sketchCapacity(p.limit, ncat)}
 	if n := len(p.numIdx); n > 0 && n <= moments.MaxMatrixColumns {
 		p.corr, _ = moments.NewMatrix(n) // n is in range
 	}
@@ -414,8 +463,9 @@ func (p *Partial) checkHeader(rec []string) error {
 	return nil
 }
 
-// spill moves the biggest in-memory accumulators to disk until at most half
-// the budget is in use, so that spills are few and runs long.
+// spill frees the biggest in-memory accumulators (text columns to sketches
+// or disk, numeric ones to sketches) until at most half the budget is in
+// use, so that spills are few and runs long.
 func (p *Partial) spill(ctx context.Context) error {
 	order := make([]int, len(p.cols))
 	for i := range order {
@@ -427,7 +477,7 @@ func (p *Partial) spill(ctx context.Context) error {
 		if p.mem <= p.limit/2 {
 			break
 		}
-		d, err := p.cols[i].spill(ctx, &p.tmp, p.fanIn)
+		d, err := p.cols[i].spill(ctx, &p.tmp, p.fanIn, p.catPol)
 		if err != nil {
 			return err
 		}
@@ -473,7 +523,11 @@ func (p *Partial) Merge(next *Partial) error {
 		if c.num != nil {
 			p.mem += c.num.merge(o.num)
 		} else {
-			p.mem += c.cat.merge(o.cat, p.rows)
+			d, err := c.cat.merge(o.cat, p.rows, p.catPol.ssCap)
+			p.mem += d
+			if err != nil {
+				return fmt.Errorf("column %d (%q): %w", i+1, c.name, err)
+			}
 			if c.dt != nil {
 				p.mem += c.dt.merge(o.dt)
 			}
@@ -534,7 +588,10 @@ func (p *Partial) Report(ctx context.Context, quantiles []float64) (*typev1.Repo
 		}
 		if c.cat != nil {
 			var err error
-			if cs.Categorical, err = c.cat.stats(ctx, &p.tmp, p.fanIn); err != nil {
+			var d int64
+			cs.Categorical, d, err = c.cat.stats(ctx, &p.tmp, p.fanIn, p.catPol)
+			p.mem += d
+			if err != nil {
 				return nil, fmt.Errorf("column %d (%q): %w", i+1, c.name, err)
 			}
 		}

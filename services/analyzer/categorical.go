@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/maphash"
+	"os"
 	"slices"
 	"unicode/utf8"
 	"unsafe"
@@ -13,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	typev1 "github.com/csvmesh/csvmesh/gen/csvmesh/type/v1"
+	"github.com/csvmesh/csvmesh/services/internal/sketch"
 )
 
 // catEntry counts one distinct value. It holds no pointer (the value's bytes
@@ -97,8 +99,10 @@ const (
 
 // catCol accumulates a non-numeric column (STRING, BOOLEAN, DATE, ...): a
 // count per distinct value with the row it first appears in. The entries
-// live in memory while the budget allows, then go to disk as runs sorted by
-// value.
+// live in memory while the budget allows. Past it, the column either goes to
+// disk as runs sorted by value (catPolicy.exact, while the spill files stay
+// within their bound) or switches for good to sketches (catSketch): sk is
+// then set and the entries, table, arena and runs are gone.
 //
 // While every value the column holds in memory is greater than the one
 // before it (sorted is true: timestamps, sequence numbers, a file sorted by
@@ -115,8 +119,9 @@ type catCol struct {
 	slots  []uint64     // 0 for an empty slot, else the entry index + 1 in the low and the hash's top bits in the high 32 bits; len is a power of two
 	blocks [][]byte     // the arena: the bytes of the values, by block
 	open   int          // 1 + the index of the block short values are appended to; 0 if none
-	size   int64        // memory charged for everything above
+	size   int64        // memory charged for everything above (or for sk)
 	runs   []run
+	sk     *catSketch // non-nil once the column is summarized by sketches
 }
 
 func newCatCol() *catCol { return &catCol{last: -1, sorted: true} }
@@ -240,6 +245,10 @@ func slotOf(entry int, h uint64) uint64 { return uint64(entry+1) | h&^slotIndexM
 // add records one non-missing value in the given row. v may alias a buffer
 // the caller reuses. It returns the change in memory use.
 func (c *catCol) add(v []byte, row int64) int64 {
+	if c.sk != nil {
+		c.sk.add(v, 1)
+		return 0
+	}
 	var x uint64
 	if len(v) <= 8 {
 		x = pack(v)
@@ -340,11 +349,29 @@ func (c *catCol) order(perm []uint32) []uint32 {
 	return perm
 }
 
-// spill writes the entries to a run sorted by value and frees them. It
-// returns the change in memory use.
-func (c *catCol) spill(ctx context.Context, t *tempFiles, fanIn int) (int64, error) {
+// spill frees the column's entries and returns the change in memory use.
+// Without pol.exact it converts the column to sketches (toSketch). With it,
+// it writes the entries to a run sorted by value, unless the run, and the
+// compaction it may trigger, would take the bytes written to spill files
+// past their bound (tempFiles.allow): then it converts the column to
+// sketches too. A column already converted has nothing to free.
+func (c *catCol) spill(ctx context.Context, t *tempFiles, fanIn int, pol catPolicy) (int64, error) {
+	if c.sk != nil {
+		return 0, nil
+	}
+	if !pol.exact {
+		return c.toSketch(ctx, pol.ssCap)
+	}
 	if c.n == 0 {
 		return 0, nil
+	}
+	need := c.runBytes()
+	if len(c.runs)+1 > 2*fanIn {
+		// The compaction below rewrites at most every run, this one too.
+		need += need + runsBytes(c.runs)
+	}
+	if !t.allow(need) {
+		return c.toSketch(ctx, pol.ssCap)
 	}
 	rw, err := newRunWriter(t)
 	if err != nil {
@@ -388,6 +415,95 @@ func (c *catCol) spill(ctx context.Context, t *tempFiles, fanIn int) (int64, err
 	return freed, err
 }
 
+// runBytes returns the size of the run spill would write: each entry's value
+// with its length, count and first-seen row as uvarints.
+func (c *catCol) runBytes() int64 {
+	var n int64
+	for j := range c.n {
+		e := c.entry(j)
+		n += int64(e.n) + int64(uvarintLen(uint64(e.n))+uvarintLen(uint64(e.count))+uvarintLen(uint64(e.first)))
+	}
+	return n
+}
+
+// toSketch converts the column for good to sketches (catSketch with a
+// SpaceSaving of m counters): every distinct value it holds, in memory or in
+// runs, is fed once with its count; the entries, table and arena are freed
+// and the run files removed. It returns the change in memory use: the
+// sketches are charged at their bound (sketchBytes).
+//
+// Without runs the values are fed in the order they first appear in the
+// rows (entries are appended in that order, merged ones after), so that
+// SpaceSaving's ties still go to the value seen first. With runs they come
+// through the k-way merge in value order instead (bounded memory forbids
+// sorting them by row), so among values of equal counts the one kept or
+// listed first is the smaller one; their counts keep their guarantees.
+// All runs are read at once: at most 2 x fanIn + 1 open files.
+func (c *catCol) toSketch(ctx context.Context, m int) (int64, error) {
+	if c.sk != nil {
+		return 0, nil
+	}
+	sk := newCatSketch(m)
+	if len(c.runs) == 0 {
+		for j := range c.n {
+			e := c.entry(j)
+			sk.add(c.key(e), e.count)
+		}
+	} else if err := c.eachDistinct(ctx, func(v []byte, count, _ int64) { sk.add(v, count) }); err != nil {
+		return 0, err
+	}
+	for _, r := range c.runs {
+		os.Remove(r.path)
+	}
+	before := c.size
+	*c = catCol{last: -1, sk: sk, size: sketchBytes(m)}
+	return c.size - before, nil
+}
+
+// eachDistinct calls f with every distinct value of the column, in value
+// order, with its total count and first-seen row, merging the entries in
+// memory with every run.
+func (c *catCol) eachDistinct(ctx context.Context, f func(v []byte, count, first int64)) error {
+	// A separate order: the table must stay valid for later calls.
+	srcs := []entrySource{&memEntries{c: c, perm: c.order(nil)}}
+	for _, r := range c.runs {
+		rr, err := openRun(r)
+		if err != nil {
+			return err
+		}
+		defer rr.close()
+		srcs = append(srcs, runEntries{rr})
+	}
+	m, err := newEntryMerger(srcs)
+	if err != nil {
+		return err
+	}
+	for i := 0; ; i++ {
+		if i&0xffff == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		v, count, first, ok, err := m.next()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return nil
+		}
+		f(v, count, first)
+	}
+}
+
+// uvarintLen returns the length of x as a uvarint.
+func uvarintLen(x uint64) int {
+	n := 1
+	for ; x >= 0x80; x >>= 7 {
+		n++
+	}
+	return n
+}
+
 // uint32Slice reuses the memory of s as a []uint32 of twice the capacity.
 func uint32Slice(s []uint64) []uint32 {
 	if cap(s) == 0 {
@@ -398,9 +514,22 @@ func uint32Slice(s []uint64) []uint32 {
 
 // merge folds o, a column of the rows that follow c's, into c; rowOffset is
 // the number of rows c covers. It returns the change in c's memory use; o
-// must not be used afterwards.
-func (c *catCol) merge(o *catCol, rowOffset int64) int64 {
+// must not be used afterwards. When either side has sketches, the other is
+// converted (toSketch with m counters, reading its runs) and the sketches
+// merge, c's first so that ties keep going to c's values.
+func (c *catCol) merge(o *catCol, rowOffset int64, m int) (int64, error) {
 	before := c.size
+	if c.sk != nil || o.sk != nil {
+		if _, err := c.toSketch(context.Background(), m); err != nil {
+			return c.size - before, err
+		}
+		if _, err := o.toSketch(context.Background(), m); err != nil {
+			return c.size - before, err
+		}
+		c.sk.merge(o.sk)
+		*o = *newCatCol()
+		return c.size - before, nil
+	}
 	switch {
 	case o.n == 0:
 	case c.sorted && o.sorted && (c.n == 0 || bytes.Compare(c.key(c.entry(c.n-1)), o.key(o.entry(0))) < 0):
@@ -446,54 +575,41 @@ func (c *catCol) merge(o *catCol, rowOffset int64) int64 {
 		c.runs = append(c.runs, r)
 	}
 	*o = *newCatCol()
-	return c.size - before
+	return c.size - before, nil
 }
 
-// stats computes the column's statistics. Ties for the most frequent value
-// go to the value that appears first in the file.
-func (c *catCol) stats(ctx context.Context, t *tempFiles, fanIn int) (*typev1.CategoricalStats, error) {
+// stats computes the column's statistics and returns them with the change
+// in memory use. Ties for the most frequent value go to the value that
+// appears first in the file. A column with more runs than one merge reads
+// compacts them first; if that would take the spill files past their bound
+// it is converted to sketches instead (for good: later calls agree).
+func (c *catCol) stats(ctx context.Context, t *tempFiles, fanIn int, pol catPolicy) (*typev1.CategoricalStats, int64, error) {
+	var d int64
+	if len(c.runs) > max(fanIn-1, 1) && !t.allow(2*runsBytes(c.runs)) {
+		var err error
+		if d, err = c.toSketch(ctx, pol.ssCap); err != nil {
+			return nil, 0, err
+		}
+	}
+	if c.sk != nil {
+		return c.sk.stats(), d, nil
+	}
 	var sum catSummary
 	if len(c.runs) == 0 {
 		for j := range c.n {
 			e := c.entry(j)
 			sum.add(c.key(e), e.count, e.first)
 		}
-		return sum.stats(), nil
+		return sum.stats(), 0, nil
 	}
 	var err error
 	if c.runs, err = compactRuns(c.runs, fanIn-1, fanIn, func(rs []run) (run, error) { return mergeEntryRuns(ctx, t, rs) }); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	// A separate order: the table must stay valid for later calls.
-	srcs := []entrySource{&memEntries{c: c, perm: c.order(nil)}}
-	for _, r := range c.runs {
-		rr, err := openRun(r)
-		if err != nil {
-			return nil, err
-		}
-		defer rr.close()
-		srcs = append(srcs, runEntries{rr})
+	if err := c.eachDistinct(ctx, sum.add); err != nil {
+		return nil, 0, err
 	}
-	m, err := newEntryMerger(srcs)
-	if err != nil {
-		return nil, err
-	}
-	for i := 0; ; i++ {
-		if i&0xffff == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-		}
-		v, count, first, ok, err := m.next()
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			break
-		}
-		sum.add(v, count, first)
-	}
-	return sum.stats(), nil
+	return sum.stats(), 0, nil
 }
 
 // TopValues is how many of the most frequent values a report lists.
@@ -620,9 +736,157 @@ func topValue(v []byte) string {
 	if len(v) <= MaxTopBytes {
 		return string(v)
 	}
+	return string(appendTopValue(nil, v))
+}
+
+// appendTopValue appends topValue(v) to b, for a v longer than MaxTopBytes.
+func appendTopValue(b, v []byte) []byte {
 	cut := MaxTopBytes - len("…")
 	for cut > 0 && !utf8.RuneStart(v[cut]) {
 		cut--
 	}
-	return string(v[:cut]) + "…"
+	return append(append(b, v[:cut]...), "…"...)
+}
+
+// catPolicy says what text columns do past the memory budget.
+type catPolicy struct {
+	// exact keeps their figures exact by spilling runs to disk, within the
+	// spill files' bound (Config.ExactCategorical).
+	exact bool
+	// ssCap is the number of SpaceSaving counters of a sketched column
+	// (sketchCapacity).
+	ssCap int
+}
+
+// Memory charged for the sketches of one column (sketchBytes). Both are
+// bounds, not averages, so that the budget holds whatever the values.
+const (
+	// hllSketchBytes is an HLL that estimates from the start: its 2^14
+	// one-byte registers and its header.
+	hllSketchBytes = 16<<10 + 256
+	// ssCounterBytes is one SpaceSaving counter: about 80 bytes of
+	// bookkeeping (counter, heap entry, two table slots), a value cut to
+	// sketch.MaxValueLen = 1 KiB, and the allocator's rounding of that
+	// value's buffer.
+	ssCounterBytes = 1280
+	// minSketchCapacity and maxSketchCapacity clamp sketchCapacity.
+	minSketchCapacity = 64
+	maxSketchCapacity = sketch.DefaultCapacity
+)
+
+// sketchBytes returns the memory charged for a column's sketches with a
+// SpaceSaving of m counters: 16.25 KiB + 1.25 KiB x m, at most 1.27 MiB.
+func sketchBytes(m int) int64 { return hllSketchBytes + int64(m)*ssCounterBytes }
+
+// sketchCapacity returns the SpaceSaving counters of each sketched text
+// column for a budget shared by ncat text columns: as many as fit an eighth
+// of the budget split evenly between the columns, clamped to [64, 1024].
+// So when every text column is sketched their sketches take at most
+// budget/8 as long as the budget is at least ncat x 8 x sketchBytes(64) =
+// ncat x 770 KiB (default budget, 256 MiB: up to 340 text columns, with
+// 1024 counters for up to 25 of them); with a smaller budget each takes
+// sketchBytes(64) = 96 KiB, ncat x 96 KiB in all, which then may exceed
+// it. The counts SpaceSaving reports overstate by at most N/m (N the
+// column's values): N/64 at worst, N/1024 with the default budget.
+func sketchCapacity(budget int64, ncat int) int {
+	if ncat < 1 {
+		return maxSketchCapacity
+	}
+	m := (budget/8/int64(ncat) - hllSketchBytes) / ssCounterBytes
+	return int(min(max(m, minSketchCapacity), maxSketchCapacity))
+}
+
+// catSketch summarizes a text column in bounded memory: a HyperLogLog for
+// the distinct count, a SpaceSaving for the most frequent values, and the
+// count and code-point lengths, which stay exact.
+type catSketch struct {
+	hll            *sketch.HLL
+	ss             *sketch.SpaceSaving
+	count          int64 // values, repeats included
+	minLen, maxLen int64
+	sumLen         int64  // code points over all values, repeats included
+	buf            []byte // a long value cut for ss
+	// cut is set once a value longer than MaxTopBytes was cut for ss, so
+	// that ss may hold fewer values than there are distinct ones.
+	cut bool
+}
+
+// newCatSketch returns empty sketches with a SpaceSaving of m counters.
+// The HLL estimates from the start: its exact mode would cost memory
+// proportional to its exact budget, and a column only gets here with more
+// distinct values than its share of memory held.
+func newCatSketch(m int) *catSketch {
+	return &catSketch{hll: sketch.NewHLL(sketch.HLLConfig{MaxExactValues: -1}), ss: sketch.NewSpaceSaving(m)}
+}
+
+// add counts w >= 1 occurrences of v. The HLL gets the whole value; the
+// SpaceSaving gets it as a report shows it (topValue: a value longer than
+// MaxTopBytes cut at a character boundary and marked with "…"), so that
+// what it keeps is always valid to report.
+func (s *catSketch) add(v []byte, w int64) {
+	n := int64(utf8.RuneCount(v))
+	s.hll.Update(v)
+	if len(v) > MaxTopBytes {
+		s.buf = appendTopValue(s.buf[:0], v)
+		v = s.buf
+		s.cut = true
+	}
+	if s.count == 0 || n < s.minLen {
+		s.minLen = n
+	}
+	if n > s.maxLen {
+		s.maxLen = n
+	}
+	s.count += w
+	s.sumLen += n * w
+	s.ss.UpdateN(v, uint64(w))
+}
+
+// merge folds o into s; o's values count as seen after s's.
+func (s *catSketch) merge(o *catSketch) {
+	if o.count == 0 {
+		return
+	}
+	if s.count == 0 || o.minLen < s.minLen {
+		s.minLen = o.minLen
+	}
+	s.maxLen = max(s.maxLen, o.maxLen)
+	s.count += o.count
+	s.sumLen += o.sumLen
+	s.cut = s.cut || o.cut
+	s.hll.Merge(o.hll)
+	s.ss.Merge(o.ss)
+}
+
+// stats returns the figures: the top values are SpaceSaving's, with their
+// stated errors; the distinct count is the HLL estimate (kept between the
+// number of values listed and the number of values), except while the
+// SpaceSaving has evicted nothing and no value was cut for it: it then holds
+// every distinct value, and their number is exact.
+func (s *catSketch) stats() *typev1.CategoricalStats {
+	items := s.ss.TopK(TopValues)
+	distinct := &typev1.DistinctCount{Value: int64(s.ss.Len()), Exact: true}
+	if !s.ss.Exact() || s.cut {
+		est := min(max(int64(s.hll.Estimate()), int64(len(items))), s.count)
+		distinct = &typev1.DistinctCount{Value: est, Exact: s.hll.Exact(), RelativeError: s.hll.RelativeError()}
+	}
+	st := &typev1.CategoricalStats{
+		Unique:            distinct.Value,
+		MinLength:         s.minLen,
+		MaxLength:         s.maxLen,
+		Distinct:          distinct,
+		TopValuesExact:    s.ss.Exact(),
+		TopValuesMaxError: int64(s.ss.MaxError()),
+	}
+	if s.count > 0 {
+		st.MeanLength = proto.Float64(float64(s.sumLen) / float64(s.count))
+	}
+	for i, it := range items {
+		v := topValue(it.Value)
+		if i == 0 {
+			st.Top, st.Freq = v, int64(it.Count)
+		}
+		st.TopValues = append(st.TopValues, &typev1.ValueCount{Value: v, Count: int64(it.Count)})
+	}
+	return st
 }

@@ -82,7 +82,7 @@ func TestColumnSelection(t *testing.T) {
 		{"out-of-order", []string{"qty", "note", "price"}, Config{}, []string{"price", "qty", "note"}, []string{"price", "qty"}},
 		{"one-numeric", []string{"qty"}, Config{}, []string{"qty"}, []string{"qty"}},
 		{"no-numeric", []string{"day", "symbol", "ts"}, Config{}, []string{"ts", "symbol", "day"}, nil},
-		{"spilled", []string{"note", "price", "ts", "empty"}, Config{MemoryBudget: 8 << 10, fanIn: 3}, []string{"ts", "price", "note", "empty"}, []string{"price", "empty"}},
+		{"spilled", []string{"note", "price", "ts", "empty"}, Config{MemoryBudget: 8 << 10, fanIn: 3, ExactCategorical: true}, []string{"ts", "price", "note", "empty"}, []string{"price", "empty"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := tc.cfg
@@ -187,7 +187,7 @@ func TestMergeWithSelection(t *testing.T) {
 		cfg  Config
 	}{
 		{"memory", Config{}},
-		{"spilled", Config{MemoryBudget: 8 << 10, fanIn: 3}},
+		{"spilled", Config{MemoryBudget: 8 << 10, fanIn: 3, ExactCategorical: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := tc.cfg

@@ -256,7 +256,7 @@ func TestMergeEqualsWhole(t *testing.T) {
 		{"two", 2, Config{}},
 		{"seven", 7, Config{}},
 		{"one-row-shards-possible", 40, Config{}},
-		{"seven-spilled", 7, Config{MemoryBudget: 8 << 10, fanIn: 3}},
+		{"seven-spilled", 7, Config{MemoryBudget: 8 << 10, fanIn: 3, ExactCategorical: true}},
 	} {
 		for trial := range 3 {
 			t.Run(fmt.Sprintf("%s/%d", tc.name, trial), func(t *testing.T) {
@@ -327,7 +327,7 @@ func TestSpillEqualsMemory(t *testing.T) {
 	want := report(t, mem, qs)
 
 	dir := t.TempDir()
-	cfg := Config{MemoryBudget: 32 << 10, TempDir: dir, fanIn: 4}
+	cfg := Config{MemoryBudget: 32 << 10, TempDir: dir, fanIn: 4, ExactCategorical: true}
 	sp := analyzePartial(t, data, true, cfg)
 	if sp.tmp.seq < 20 {
 		t.Fatalf("spilled %d runs, want many", sp.tmp.seq)
@@ -390,7 +390,7 @@ func TestTempFilesRemovedOnError(t *testing.T) {
 					cancel()
 				}
 			}
-			_, err := Analyze(ctx, strings.NewReader(tc.data), testSchema(), true, nil, Config{MemoryBudget: 16 << 10, TempDir: dir}, progress)
+			_, err := Analyze(ctx, strings.NewReader(tc.data), testSchema(), true, nil, Config{MemoryBudget: 16 << 10, TempDir: dir, ExactCategorical: true}, progress)
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("Analyze = %v, want %v", err, tc.wantErr)
 			}

@@ -340,7 +340,7 @@ func TestFixturesMatchPandas(t *testing.T) {
 			spill bool
 		}{
 			{"memory", Config{}, false},
-			{"spill", Config{MemoryBudget: spillBudget, fanIn: 3}, true},
+			{"spill", Config{MemoryBudget: spillBudget, fanIn: 3, ExactCategorical: true}, true},
 		} {
 			t.Run(f.name+"/"+mode.name, func(t *testing.T) {
 				cfg := mode.cfg

@@ -3,6 +3,7 @@ package analyzer
 import (
 	"context"
 	"io"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"strconv"
@@ -79,68 +80,94 @@ func memorySlack(budget int64) int64 { return budget/8 + 8<<20 }
 // times the budget, sampling the process heap as it runs: the heap in use
 // must stay within the budget plus memorySlack, counting the runtime's view
 // of memory (map-free tables, slices, arenas, garbage awaiting collection),
-// not the engine's own accounting.
+// not the engine's own accounting. It does so with text columns spilling to
+// disk (ExactCategorical) and switching to sketches.
 func TestHeapStaysWithinBudget(t *testing.T) {
 	const budget = 24 << 20
 	rows := 600_000
 	if testing.Short() {
 		rows = 250_000
 	}
-	runtime.GC()
-	var base runtime.MemStats
-	runtime.ReadMemStats(&base)
+	for _, tc := range []struct {
+		name  string
+		exact bool
+	}{
+		{"exact-spilling", true},
+		{"sketches", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			runtime.GC()
+			var base runtime.MemStats
+			runtime.ReadMemStats(&base)
 
-	var (
-		mu      sync.Mutex
-		peak    uint64
-		samples int
-	)
-	stop := make(chan struct{})
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		var ms runtime.MemStats
-		tick := time.NewTicker(2 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
+			var (
+				mu      sync.Mutex
+				peak    uint64
+				samples int
+			)
+			stop := make(chan struct{})
+			sampled := make(chan struct{})
+			go func() {
+				defer close(sampled)
+				var ms runtime.MemStats
+				tick := time.NewTicker(2 * time.Millisecond)
+				defer tick.Stop()
+				for {
+					select {
+					case <-stop:
+						return
+					case <-tick.C:
+					}
+					runtime.ReadMemStats(&ms)
+					mu.Lock()
+					peak = max(peak, ms.HeapInuse)
+					samples++
+					mu.Unlock()
+				}
+			}()
+			dir := t.TempDir()
+			cfg := Config{MemoryBudget: budget, TempDir: dir, ExactCategorical: tc.exact}
+			p, err := AnalyzePartial(context.Background(), newRowReader(rows), memSchema(), true, cfg, nil)
+			if err != nil {
+				close(stop)
+				t.Fatal(err)
 			}
-			runtime.ReadMemStats(&ms)
-			mu.Lock()
-			peak = max(peak, ms.HeapInuse)
-			samples++
-			mu.Unlock()
-		}
-	}()
-	dir := t.TempDir()
-	p, err := AnalyzePartial(context.Background(), newRowReader(rows), memSchema(), true, Config{MemoryBudget: budget, TempDir: dir}, nil)
-	if err != nil {
-		close(stop)
-		t.Fatal(err)
-	}
-	defer p.Close()
-	rep, err := p.Report(context.Background(), []float64{0.5})
-	close(stop)
-	<-sampled
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.tmp.seq < 3 {
-		t.Fatalf("spilled %d runs; the input must need several times the budget", p.tmp.seq)
-	}
-	if got := rep.GetColumns()[0].GetCategorical().GetUnique(); got != int64(rows) {
-		t.Errorf("id: %d distinct, want %d", got, rows)
-	}
-	used := int64(peak) - int64(base.HeapInuse)
-	t.Logf("peak heap in use %.1f MiB above the %.1f MiB before (%d samples, %d runs); budget %d MiB, slack %.1f MiB",
-		float64(used)/(1<<20), float64(base.HeapInuse)/(1<<20), samples, p.tmp.seq, budget>>20, float64(memorySlack(budget))/(1<<20))
-	if samples == 0 {
-		t.Fatal("no heap sample was taken")
-	}
-	if limit := budget + memorySlack(budget); used > limit {
-		t.Errorf("heap in use peaked %d bytes above its level before the analysis, want at most %d (budget %d + slack %d)", used, limit, budget, memorySlack(budget))
+			defer p.Close()
+			rep, err := p.Report(context.Background(), []float64{0.5})
+			close(stop)
+			<-sampled
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := rep.GetColumns()[0].GetCategorical()
+			if tc.exact {
+				if p.tmp.seq < 3 {
+					t.Fatalf("spilled %d runs; the input must need several times the budget", p.tmp.seq)
+				}
+				if got := id.GetUnique(); got != int64(rows) || !id.GetDistinct().GetExact() {
+					t.Errorf("id: %d distinct (exact %v), want exactly %d", got, id.GetDistinct().GetExact(), rows)
+				}
+			} else {
+				if p.tmp.seq != 0 {
+					t.Errorf("wrote %d spill files without ExactCategorical", p.tmp.seq)
+				}
+				if p.cols[0].cat.sk == nil {
+					t.Fatal("id: not sketched; the input must need several times the budget")
+				}
+				d := id.GetDistinct()
+				if d.GetExact() || math.Abs(float64(d.GetValue())-float64(rows)) > 3*d.GetRelativeError()*float64(rows) {
+					t.Errorf("id: distinct %v, want an estimate within 3 relative errors of %d", d, rows)
+				}
+			}
+			used := int64(peak) - int64(base.HeapInuse)
+			t.Logf("peak heap in use %.1f MiB above the %.1f MiB before (%d samples, %d runs); budget %d MiB, slack %.1f MiB",
+				float64(used)/(1<<20), float64(base.HeapInuse)/(1<<20), samples, p.tmp.seq, budget>>20, float64(memorySlack(budget))/(1<<20))
+			if samples == 0 {
+				t.Fatal("no heap sample was taken")
+			}
+			if limit := budget + memorySlack(budget); used > limit {
+				t.Errorf("heap in use peaked %d bytes above its level before the analysis, want at most %d (budget %d + slack %d)", used, limit, budget, memorySlack(budget))
+			}
+		})
 	}
 }

@@ -35,6 +35,7 @@ type Server struct {
 	budget    int64
 	tempDir   string
 	maxRecord int
+	maxSpill  int64
 	interval  time.Duration
 	logger    *slog.Logger
 	slots     chan struct{} // nil: no limit on concurrent analyses
@@ -49,6 +50,12 @@ func WithMemoryBudget(n int64) Option { return func(s *Server) { s.budget = n } 
 
 // WithTempDir sets the directory spill files go to; "" means os.TempDir().
 func WithTempDir(dir string) Option { return func(s *Server) { s.tempDir = dir } }
+
+// WithMaxSpillBytes bounds the bytes of spill files each analysis writes
+// (see Config.MaxSpillBytes); n <= 0 means DefaultMaxSpillBytes. Only
+// requests with exact_categorical spill; past the bound their text columns
+// switch to sketches.
+func WithMaxSpillBytes(n int64) Option { return func(s *Server) { s.maxSpill = n } }
 
 // WithMaxRecordBytes bounds the size of one CSV record the parser buffers
 // (see Config.MaxRecordBytes); n <= 0 means the parser's defaults.
@@ -89,7 +96,7 @@ func NewServer(store storage.Store, opts ...Option) *Server {
 
 // config returns the engine configuration of one analysis.
 func (s *Server) config() Config {
-	return Config{MemoryBudget: s.budget, TempDir: s.tempDir, MaxRecordBytes: s.maxRecord}
+	return Config{MemoryBudget: s.budget, TempDir: s.tempDir, MaxRecordBytes: s.maxRecord, MaxSpillBytes: s.maxSpill}
 }
 
 // Analyze implements analyzerv1.AnalyzerServiceServer. It reads the requested
@@ -180,6 +187,7 @@ func (s *Server) analyze(ctx context.Context, req *analyzerv1.AnalyzeRequest, st
 
 	cfg := s.config()
 	cfg.Columns = req.GetColumns()
+	cfg.ExactCategorical = req.GetExactCategorical()
 	p, err := AnalyzePartial(ctx, r, req.GetSchema(), req.GetRangeHasHeader(), cfg, progress)
 	if err != nil {
 		return nil, err

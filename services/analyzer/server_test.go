@@ -121,6 +121,8 @@ func TestServerAnalyze(t *testing.T) {
 				RangeHasHeader: tc.hasHeader,
 				Schema:         testSchema(),
 				Quantiles:      qs,
+				// Exact figures past the 64 KiB budget: text columns spill.
+				ExactCategorical: true,
 			}
 			if tc.output != "" {
 				req.ReportOutput = &typev1.ObjectRef{Key: tc.output}
@@ -367,6 +369,8 @@ func TestServerCancel(t *testing.T) {
 				RangeHasHeader: true,
 				Schema:         testSchema(),
 				ReportOutput:   &typev1.ObjectRef{Key: "reports/big.json"},
+				// Only exact text columns spill to files.
+				ExactCategorical: tc.spill,
 			})
 			if err != nil {
 				t.Fatal(err)

@@ -32,7 +32,15 @@ type tempFiles struct {
 	dir    string   // this partial's own directory, "" until the first spill
 	dirs   []string // every directory to remove on close, dir included
 	seq    int
+	// maxBytes bounds written (Config.MaxSpillBytes); written counts the
+	// bytes of every spill file written by this partial and those merged
+	// into it, removed ones included.
+	maxBytes int64
+	written  int64
 }
+
+// allow reports whether n more bytes of spill files stay within maxBytes.
+func (t *tempFiles) allow(n int64) bool { return n <= t.maxBytes-t.written }
 
 // create opens a new, empty spill file.
 func (t *tempFiles) create() (*os.File, error) {
@@ -55,7 +63,8 @@ func (t *tempFiles) create() (*os.File, error) {
 // adopt takes over the directories of o, which must not be used afterwards.
 func (t *tempFiles) adopt(o *tempFiles) {
 	t.dirs = append(t.dirs, o.dirs...)
-	o.dirs, o.dir = nil, ""
+	t.written += o.written
+	o.dirs, o.dir, o.written = nil, "", 0
 }
 
 // close removes every spill file and directory.
@@ -96,6 +105,7 @@ func compactRuns(runs []run, limit, fanIn int, merge func([]run) (run, error)) (
 type run struct {
 	path string
 	n    int64 // items in the file
+	size int64 // bytes in the file
 	// rowOffset is added to the first-seen rows read from a categorical run;
 	// it places the rows of a merged partial after those of the partial it was
 	// merged into.
@@ -104,10 +114,12 @@ type run struct {
 
 // runWriter writes one run.
 type runWriter struct {
-	f   *os.File
-	w   *bufio.Writer
-	n   int64
-	buf [3 * binary.MaxVarintLen64]byte
+	t    *tempFiles
+	f    *os.File
+	w    *bufio.Writer
+	n    int64
+	size int64
+	buf  [3 * binary.MaxVarintLen64]byte
 }
 
 func newRunWriter(t *tempFiles) (*runWriter, error) {
@@ -115,7 +127,7 @@ func newRunWriter(t *tempFiles) (*runWriter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &runWriter{f: f, w: bufio.NewWriterSize(f, spillBufferSize)}, nil
+	return &runWriter{t: t, f: f, w: bufio.NewWriterSize(f, spillBufferSize)}, nil
 }
 
 // writeEntry appends one entry of a categorical run.
@@ -127,8 +139,10 @@ func (rw *runWriter) writeEntry(value []byte, count, first int64) error {
 	if _, err := rw.w.Write(value); err != nil {
 		return err
 	}
+	rw.size += int64(len(b) + len(value))
 	b = binary.AppendUvarint(rw.buf[:0], uint64(count))
 	b = binary.AppendUvarint(b, uint64(first))
+	rw.size += int64(len(b))
 	rw.n++
 	_, err := rw.w.Write(b)
 	return err
@@ -145,11 +159,22 @@ func (rw *runWriter) finish() (run, error) {
 		os.Remove(rw.f.Name())
 		return run{}, fmt.Errorf("write spill file: %w", err)
 	}
-	return run{path: rw.f.Name(), n: rw.n}, nil
+	rw.t.written += rw.size
+	return run{path: rw.f.Name(), n: rw.n, size: rw.size}, nil
 }
 
-// abort closes and removes a run being written.
+// runsBytes returns the total size of runs.
+func runsBytes(runs []run) int64 {
+	var n int64
+	for _, r := range runs {
+		n += r.size
+	}
+	return n
+}
+
+// abort closes and removes a run being written; its bytes count as written.
 func (rw *runWriter) abort() {
+	rw.t.written += rw.size
 	rw.f.Close()
 	os.Remove(rw.f.Name())
 }
