@@ -98,7 +98,10 @@ func BenchmarkAnalyze(b *testing.B) {
 		cfg  Config
 	}{
 		{"analyze", Config{}},
+		// Text columns past the budget switch to sketches...
 		{"analyze-4MiB-budget", Config{MemoryBudget: 4 << 20}},
+		// ...or spill to disk to stay exact.
+		{"analyze-4MiB-budget-exact", Config{MemoryBudget: 4 << 20, ExactCategorical: true}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			bc.cfg.TempDir = b.TempDir()

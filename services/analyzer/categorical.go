@@ -862,7 +862,9 @@ func (s *catSketch) merge(o *catSketch) {
 // stated errors; the distinct count is the HLL estimate (kept between the
 // number of values listed and the number of values), except while the
 // SpaceSaving has evicted nothing and no value was cut for it: it then holds
-// every distinct value, and their number is exact.
+// every distinct value, and their number and counts are exact. Values cut
+// for it (longer than MaxTopBytes) that agree up to the cut are counted as
+// one, whose count then covers them all: the top values are not exact.
 func (s *catSketch) stats() *typev1.CategoricalStats {
 	items := s.ss.TopK(TopValues)
 	distinct := &typev1.DistinctCount{Value: int64(s.ss.Len()), Exact: true}
@@ -875,7 +877,7 @@ func (s *catSketch) stats() *typev1.CategoricalStats {
 		MinLength:         s.minLen,
 		MaxLength:         s.maxLen,
 		Distinct:          distinct,
-		TopValuesExact:    s.ss.Exact(),
+		TopValuesExact:    s.ss.Exact() && !s.cut,
 		TopValuesMaxError: int64(s.ss.MaxError()),
 	}
 	if s.count > 0 {
