@@ -110,15 +110,15 @@ type Config struct {
 	// MemoryBudget is the number of bytes the accumulators of all columns
 	// may hold in memory before text columns switch to sketches (or spill
 	// to temporary files, see ExactCategorical) and numeric columns to
-	// sketches; 0 means DefaultMemoryBudget, and
-	// more than 64 GiB counts as 64 GiB. It covers what grows with the
-	// input: the kept numeric values, the distinct text values with their
-	// counts, and the sketches of sketched text columns (charged at their
-	// bound, 16.25 KiB + 1.25 KiB per SpaceSaving counter: with many text
-	// columns and a budget below 770 KiB per text column their 96 KiB
-	// minimum each may exceed it; see sketchCapacity), charged at what the Go heap really
-	// spends on them (whole allocated blocks, hash tables and the tables
-	// they replaced while those await collection), and the engine runs the
+	// sketches; 0 means DefaultMemoryBudget, and more than 64 GiB counts
+	// as 64 GiB. It covers what grows with the input: the kept numeric
+	// values and the distinct text values with their counts, charged at
+	// what the Go heap really spends on them (whole allocated blocks, hash
+	// tables and the tables they replaced while those await collection),
+	// and the sketches of sketched text columns, charged at their bound
+	// (16.25 KiB + 1.25 KiB per SpaceSaving counter, at most 1.27 MiB a
+	// column; with a budget below 770 KiB per text column their minimum,
+	// 96 KiB each, may exceed it: see sketchCapacity). The engine runs the
 	// garbage collector after a spill that frees 4 MiB or more, so that
 	// spilled memory is reusable at once rather than when the heap has
 	// doubled. On top of it come: the parser's buffer (one record, see
@@ -128,10 +128,12 @@ type Config struct {
 	// the text), while quantiles are computed
 	// up to 624 KiB per numeric column plus 112 KiB per level of bucket
 	// refinement past the first, at most 5 (GOMAXPROCS columns at a
-	// time), what one batch of rows adds before
-	// the next check of the budget, while spill files are merged up to 64
-	// file buffers of 32 KiB, and garbage below the 4 MiB threshold. The
-	// tests hold the heap in use to the budget plus budget/8 plus 8 MiB.
+	// time), what one batch of rows adds before the next check of the
+	// budget, while spill files are merged up to 64 file buffers of
+	// 32 KiB (up to 129 while a spilled column switches to sketches at
+	// MaxSpillBytes, reading all its runs at once), and garbage below the
+	// 4 MiB threshold. The tests hold the heap in use to the budget plus
+	// budget/8 plus 8 MiB, with text columns sketched or spilled.
 	MemoryBudget int64
 	// TempDir is the directory spill files are created in; "" means
 	// os.TempDir(). Each analysis creates its own subdirectory on its first

@@ -449,8 +449,11 @@ func (c *catCol) toSketch(ctx context.Context, m int) (int64, error) {
 			e := c.entry(j)
 			sk.add(c.key(e), e.count)
 		}
-	} else if err := c.eachDistinct(ctx, func(v []byte, count, _ int64) { sk.add(v, count) }); err != nil {
-		return 0, err
+	} else {
+		// The table is dropped next: its memory holds the order.
+		if err := c.eachDistinct(ctx, uint32Slice(c.slots), func(v []byte, count, _ int64) { sk.add(v, count) }); err != nil {
+			return 0, err
+		}
 	}
 	for _, r := range c.runs {
 		os.Remove(r.path)
@@ -462,10 +465,10 @@ func (c *catCol) toSketch(ctx context.Context, m int) (int64, error) {
 
 // eachDistinct calls f with every distinct value of the column, in value
 // order, with its total count and first-seen row, merging the entries in
-// memory with every run.
-func (c *catCol) eachDistinct(ctx context.Context, f func(v []byte, count, first int64)) error {
-	// A separate order: the table must stay valid for later calls.
-	srcs := []entrySource{&memEntries{c: c, perm: c.order(nil)}}
+// memory with every run. The order of the entries is built in perm when it
+// is big enough (see order).
+func (c *catCol) eachDistinct(ctx context.Context, perm []uint32, f func(v []byte, count, first int64)) error {
+	srcs := []entrySource{&memEntries{c: c, perm: c.order(perm)}}
 	for _, r := range c.runs {
 		rr, err := openRun(r)
 		if err != nil {
@@ -606,7 +609,8 @@ func (c *catCol) stats(ctx context.Context, t *tempFiles, fanIn int, pol catPoli
 	if c.runs, err = compactRuns(c.runs, fanIn-1, fanIn, func(rs []run) (run, error) { return mergeEntryRuns(ctx, t, rs) }); err != nil {
 		return nil, 0, err
 	}
-	if err := c.eachDistinct(ctx, sum.add); err != nil {
+	// A separate order: the table must stay valid for later calls.
+	if err := c.eachDistinct(ctx, nil, sum.add); err != nil {
 		return nil, 0, err
 	}
 	return sum.stats(), 0, nil
