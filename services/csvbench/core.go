@@ -17,6 +17,7 @@ import (
 	"time"
 
 	typev1 "github.com/csvmesh/csvmesh/gen/csvmesh/type/v1"
+	"github.com/csvmesh/csvmesh/services/analyzer"
 	"github.com/csvmesh/csvmesh/services/internal/parquetout"
 	"github.com/csvmesh/csvmesh/services/internal/tableschema"
 	"github.com/csvmesh/csvmesh/services/validator"
@@ -48,7 +49,17 @@ type coreMode struct {
 	Workers int
 	// Parquet converts the normalized output of a schema run instead.
 	Parquet bool
+	// Analyze runs the analyzer over the normalized output of a schema run
+	// instead, with its default memory budget.
+	Analyze bool
+	// ExactCategorical makes that analysis keep text statistics exact at
+	// any size (analyzer.Config.ExactCategorical).
+	ExactCategorical bool
 }
+
+// fromNormalized reports whether m reads the schema run's normalized CSV
+// rather than the source file.
+func (m coreMode) fromNormalized() bool { return m.Parquet || m.Analyze }
 
 // coreModes are the measurements of --core, in the order they run.
 func coreModes(cpus int) []coreMode {
@@ -61,7 +72,10 @@ func coreModes(cpus int) []coreMode {
 			coreMode{Name: fmt.Sprintf("schema, %d workers", cpus), Workers: cpus},
 			coreMode{Name: fmt.Sprintf("infer, %d workers", cpus), Infer: true, Workers: cpus})
 	}
-	return append(modes, coreMode{Name: "parquet (from normalized)", Parquet: true, Workers: 1})
+	return append(modes,
+		coreMode{Name: "parquet (from normalized)", Parquet: true, Workers: 1},
+		coreMode{Name: "analyzer (from normalized)", Analyze: true},
+		coreMode{Name: "analyzer, exact categorical", Analyze: true, ExactCategorical: true})
 }
 
 // childResult is what one `csvbench --core-run` child prints as JSON.
@@ -158,7 +172,7 @@ func benchCore(ctx context.Context, o *options, logf func(string, ...any)) (*cor
 		st := stage{Name: m.Name, Seconds: d.Seconds(), MBps: mbps(last[i].Bytes, d)}
 		st.Ratio = st.MBps / res.Baseline.MBps
 		res.Modes = append(res.Modes, coreRow{stage: st, PeakRSS: last[i].PeakRSS})
-		if !m.Parquet && !m.Infer {
+		if !m.fromNormalized() && !m.Infer {
 			res.RowsValid, res.Rejected = last[i].RowsValid, last[i].RowsRejected
 		}
 	}
@@ -175,6 +189,12 @@ func runCoreChild(ctx context.Context, self, path, work string, m coreMode) (chi
 	if m.Parquet {
 		args = append(args, "--core-parquet")
 	}
+	if m.Analyze {
+		args = append(args, "--core-analyze")
+	}
+	if m.ExactCategorical {
+		args = append(args, "--core-exact-categorical")
+	}
 	cmd := exec.CommandContext(ctx, self, args...)
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -188,16 +208,21 @@ func runCoreChild(ctx context.Context, self, path, work string, m coreMode) (chi
 	return out, nil
 }
 
-// coreRun is the child side of --core: one measurement, printed as JSON.
-func coreRun(ctx context.Context, file, outDir string, workers int, infer, toParquet bool, stdout io.Writer) error {
+// coreRun is the child side of --core: one measurement of mode m (its Name
+// aside), printed as JSON.
+func coreRun(ctx context.Context, file, outDir string, m coreMode, stdout io.Writer) error {
 	schema, err := tableschema.ParseJSON([]byte(tradesSchemaJSON))
 	if err != nil {
 		return err
 	}
 	normPath := filepath.Join(outDir, "normalized.csv")
-	if toParquet {
+	switch {
+	case m.Parquet:
 		return convertParquet(ctx, normPath, filepath.Join(outDir, "normalized.parquet"), schema, stdout)
+	case m.Analyze:
+		return analyzeNormalized(ctx, normPath, outDir, schema, m.ExactCategorical, stdout)
 	}
+	workers, infer := m.Workers, m.Infer
 	src, err := os.Open(file)
 	if err != nil {
 		return err
@@ -274,6 +299,31 @@ func convertParquet(ctx context.Context, src, dst string, schema *typev1.Schema,
 	return json.NewEncoder(stdout).Encode(childResult{Seconds: d.Seconds(), Bytes: fi.Size(), RowsValid: rows, PeakRSS: rss})
 }
 
+// analyzeNormalized times the analyzer over the normalized CSV at src with
+// its default memory budget, spilling (if asked to) under dir.
+func analyzeNormalized(ctx context.Context, src, dir string, schema *typev1.Schema, exact bool, stdout io.Writer) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("run a schema mode first: %w", err)
+	}
+	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	rep, err := analyzer.Analyze(ctx, in, schema, true, nil, analyzer.Config{TempDir: dir, ExactCategorical: exact}, nil)
+	d := time.Since(start)
+	if err != nil {
+		return err
+	}
+	rss, err := peakRSS(0)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(stdout).Encode(childResult{Seconds: d.Seconds(), Bytes: fi.Size(), RowsValid: rep.GetRowCount(), PeakRSS: rss})
+}
+
 // writeCoreTable prints r as a plain-text report.
 func writeCoreTable(w io.Writer, r *coreResult) error {
 	var b strings.Builder
@@ -281,12 +331,12 @@ func writeCoreTable(w io.Writer, r *coreResult) error {
 	fmt.Fprintf(&b, "size      %s bytes (%s), %s rows\n", groupDigits(r.FileBytes), humanBytes(r.FileBytes), groupDigits(r.FileRows))
 	fmt.Fprintf(&b, "load avg  %s before, %s after (%d CPUs)\n", r.LoadBefore, r.LoadAfter, r.CPUs)
 	fmt.Fprintf(&b, "rows      %s valid, %s rejected (schema run)\n", groupDigits(r.RowsValid), groupDigits(r.Rejected))
-	fmt.Fprintf(&b, "\n%-28s %8s %9s %11s %12s\n", "validator core", "seconds", "MB/s", "x baseline", "peak RSS")
+	fmt.Fprintf(&b, "\n%-28s %8s %9s %11s %12s\n", "core, one process each", "seconds", "MB/s", "x baseline", "peak RSS")
 	fmt.Fprintf(&b, "%-28s %8.2f %9.1f %11.2f %12s\n", r.Baseline.Name, r.Baseline.Seconds, r.Baseline.MBps, 1.0, "-")
 	for _, m := range r.Modes {
 		fmt.Fprintf(&b, "%-28s %8.2f %9.1f %11.2f %12s\n", m.Name, m.Seconds, m.MBps, m.Ratio, humanBytes(m.PeakRSS))
 	}
-	b.WriteString("\nparquet MB/s are of the normalized CSV it reads; the others of the source file.\n")
+	b.WriteString("\nparquet and analyzer MB/s are of the normalized CSV they read; the others of the source file.\n")
 	_, err := io.WriteString(w, b.String())
 	return err
 }

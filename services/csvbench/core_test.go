@@ -18,8 +18,9 @@ func TestCoreModes(t *testing.T) {
 		cpus int
 		want []string
 	}{
-		{1, []string{"schema, 1 worker", "infer, 1 worker", "parquet (from normalized)"}},
-		{2, []string{"schema, 1 worker", "infer, 1 worker", "schema, 2 workers", "infer, 2 workers", "parquet (from normalized)"}},
+		{1, []string{"schema, 1 worker", "infer, 1 worker", "parquet (from normalized)", "analyzer (from normalized)", "analyzer, exact categorical"}},
+		{2, []string{"schema, 1 worker", "infer, 1 worker", "schema, 2 workers", "infer, 2 workers", "parquet (from normalized)",
+			"analyzer (from normalized)", "analyzer, exact categorical"}},
 	}
 	for _, tc := range tests {
 		var got []string
@@ -65,7 +66,7 @@ func TestCoreRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if err := coreRun(context.Background(), file, dir, 2, false, false, &out); err != nil {
+	if err := coreRun(context.Background(), file, dir, coreMode{Workers: 2}, &out); err != nil {
 		t.Fatal(err)
 	}
 	var res childResult
@@ -79,7 +80,7 @@ func TestCoreRun(t *testing.T) {
 		t.Fatalf("valid %d + rejected %d, want %d rows of which the %d bad ones rejected", res.RowsValid, res.RowsRejected, st.Rows, st.BadRows)
 	}
 	out.Reset()
-	if err := coreRun(context.Background(), file, dir, 1, false, true, &out); err != nil {
+	if err := coreRun(context.Background(), file, dir, coreMode{Workers: 1, Parquet: true}, &out); err != nil {
 		t.Fatal(err)
 	}
 	var pq childResult
@@ -88,6 +89,19 @@ func TestCoreRun(t *testing.T) {
 	}
 	if pq.RowsValid != res.RowsValid {
 		t.Fatalf("parquet rows %d, want the %d valid rows", pq.RowsValid, res.RowsValid)
+	}
+	for _, exact := range []bool{false, true} {
+		out.Reset()
+		if err := coreRun(context.Background(), file, dir, coreMode{Analyze: true, ExactCategorical: exact}, &out); err != nil {
+			t.Fatal(err)
+		}
+		var an childResult
+		if err := json.Unmarshal(out.Bytes(), &an); err != nil {
+			t.Fatal(err)
+		}
+		if an.RowsValid != res.RowsValid || an.Seconds <= 0 {
+			t.Fatalf("analyzer (exact %v) reported %d rows in %gs, want the %d valid rows", exact, an.RowsValid, an.Seconds, res.RowsValid)
+		}
 	}
 }
 

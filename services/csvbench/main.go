@@ -13,9 +13,10 @@
 // RSS of every process. It exits non-zero if the job does not succeed.
 //
 // With --core it measures the validator core instead: each of a schema run
-// and an inferring run, on one worker and on every CPU, and the Parquet
-// conversion of the normalized output, in a child process of its own (for
-// its peak RSS), with the validator writing normalized and rejects CSV to
+// and an inferring run, on one worker and on every CPU, the Parquet
+// conversion of the normalized output, and the analyzer over it (with
+// sketches past its default 256 MiB budget, and keeping text statistics
+// exact), each in a child process of its own (for its peak RSS), with the validator writing normalized and rejects CSV to
 // disk; the encoding/csv baseline is read before and after, and their mean
 // is the yardstick.
 //
@@ -75,6 +76,8 @@ type options struct {
 	coreWorkers int
 	coreInfer   bool
 	coreParquet bool
+	coreAnalyze bool
+	coreExact   bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -92,7 +95,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.readyTimeout, "ready-timeout", time.Minute, "how long the services may take to become healthy")
 	fs.DurationVar(&o.jobTimeout, "timeout", time.Hour, "how long the upload and job may take")
 	fs.DurationVar(&o.stopGrace, "stop-grace", 30*time.Second, "how long each process may take to exit after SIGTERM before it is killed")
-	fs.BoolVar(&o.core, "core", false, "measure the validator core (parse, type-check, normalize, write CSV) in-process on 1 and all cores, and the Parquet conversion, instead of the mesh")
+	fs.BoolVar(&o.core, "core", false, "measure the validator core (parse, type-check, normalize, write CSV) in-process on 1 and all cores, the Parquet conversion and the analyzer, instead of the mesh")
 	fs.IntVar(&o.repeat, "repeat", 1, "with --core: rounds of measurements; each figure is the median over the rounds")
 	fs.BoolVar(&o.coreRun, "core-run", false, "internal: one --core measurement")
 	fs.StringVar(&o.coreFile, "core-file", "", "internal: --core-run's input file")
@@ -100,6 +103,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.coreWorkers, "core-workers", 1, "internal: --core-run's validator workers")
 	fs.BoolVar(&o.coreInfer, "core-infer", false, "internal: --core-run infers the schema")
 	fs.BoolVar(&o.coreParquet, "core-parquet", false, "internal: --core-run converts the normalized output to Parquet")
+	fs.BoolVar(&o.coreAnalyze, "core-analyze", false, "internal: --core-run analyzes the normalized output")
+	fs.BoolVar(&o.coreExact, "core-exact-categorical", false, "internal: --core-run's analysis keeps text statistics exact")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -138,7 +143,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	logf := func(format string, a ...any) { fmt.Fprintf(stderr, "csvbench: "+format+"\n", a...) }
 	switch {
 	case o.coreRun:
-		if err := coreRun(ctx, o.coreFile, o.coreOut, o.coreWorkers, o.coreInfer, o.coreParquet, stdout); err != nil {
+		m := coreMode{Workers: o.coreWorkers, Infer: o.coreInfer, Parquet: o.coreParquet, Analyze: o.coreAnalyze, ExactCategorical: o.coreExact}
+		if err := coreRun(ctx, o.coreFile, o.coreOut, m, stdout); err != nil {
 			fmt.Fprintf(stderr, "csvbench: core run: %v\n", err)
 			return 1
 		}

@@ -31,6 +31,7 @@ type config struct {
 	maxRecordBytes  byteSize
 	maxFields       int
 	memoryBudget    byteSize
+	maxSpillBytes   byteSize
 	uniqueBudget    byteSize
 	validatorCores  int
 	memoryLimit     byteSize
@@ -72,7 +73,9 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	fs.Var(&c.uniqueBudget, "unique-memory-budget", "memory all unique and primary key checks of one validation share before they spill sorted keys to disk")
 	fs.IntVar(&c.validatorCores, "validator-workers", 0, "goroutines the validator checks one file's blocks with; 0 means one per CPU")
 	c.memoryBudget = 256 << 20
-	fs.Var(&c.memoryBudget, "memory-budget", "memory the analyzer may hold per job before it spills to disk")
+	fs.Var(&c.memoryBudget, "memory-budget", "memory the analyzer may hold per job; past it numeric quantiles and text distinct counts and top values come from sketches (or, for exact_categorical jobs, text spills to disk)")
+	c.maxSpillBytes = 64 << 30
+	fs.Var(&c.maxSpillBytes, "max-spill-bytes", "disk one analysis may fill with spilled distinct values (exact_categorical jobs); past it those columns are sketched too")
 	fs.IntVar(&c.analyses, "max-analyses", 2, "analyses the analyzer runs at once; more wait for a slot (memory is bounded by this x memory-budget)")
 	fs.Var(&c.memoryLimit, "memory-limit", "soft limit for the process's Go heap (the Go runtime's memory limit); 0 means max-analyses x memory-budget + 256MiB when the analyzer runs here, none otherwise; GOMEMLIMIT wins when set")
 	fs.IntVar(&c.maxStreams, "max-concurrent-streams", 256, "concurrent calls each gRPC server accepts on one connection")
@@ -127,7 +130,7 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	if c.workers < 1 {
 		return nil, fmt.Errorf("--workers=%d: want at least 1", c.workers)
 	}
-	if c.maxUploadBytes <= 0 || c.maxMessageBytes < 64<<10 || c.maxFieldBytes <= 0 || c.maxFields < 1 || c.memoryBudget < 1<<20 || c.uniqueBudget < 1<<20 || c.validatorCores < 0 {
+	if c.maxUploadBytes <= 0 || c.maxMessageBytes < 64<<10 || c.maxFieldBytes <= 0 || c.maxFields < 1 || c.memoryBudget < 1<<20 || c.uniqueBudget < 1<<20 || c.validatorCores < 0 || c.maxSpillBytes <= 0 {
 		return nil, fmt.Errorf("limits must be positive (max-message-bytes at least 64KiB, memory-budget and unique-memory-budget at least 1MiB, validator-workers not negative)")
 	}
 	if c.stageTimeout <= 0 || c.drainTimeout <= 0 || c.uploadIdle <= 0 {

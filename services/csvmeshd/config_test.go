@@ -15,7 +15,8 @@ func TestParseConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 		if c.target != "all" || c.dataDir != "csvmesh-data" || c.ingestListen != "127.0.0.1:50051" ||
-			c.gatewayListen != "127.0.0.1:8080" || c.maxUploadBytes != 10<<30 || c.workers != 2 || c.stageTimeout != time.Hour {
+			c.gatewayListen != "127.0.0.1:8080" || c.maxUploadBytes != 10<<30 || c.workers != 2 || c.stageTimeout != time.Hour ||
+			c.memoryBudget != 256<<20 || c.maxSpillBytes != 64<<30 {
 			t.Errorf("defaults = %+v", c)
 		}
 	})
@@ -55,6 +56,7 @@ func TestParseConfig(t *testing.T) {
 		{"no attempts", []string{"--retry-attempts=0"}, nil},
 		{"no analyses", []string{"--max-analyses=0"}, nil},
 		{"no streams", []string{"--max-concurrent-streams=0"}, nil},
+		{"no spill", []string{"--max-spill-bytes=0"}, nil},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {

@@ -207,6 +207,7 @@ func (m *mesh) start(ctx context.Context) error {
 		analyzerv1.RegisterAnalyzerServiceServer(srv, analyzer.NewServer(store,
 			analyzer.WithLogger(log),
 			analyzer.WithMemoryBudget(int64(cfg.memoryBudget)),
+			analyzer.WithMaxSpillBytes(int64(cfg.maxSpillBytes)),
 			analyzer.WithTempDir(tmp),
 			analyzer.WithMaxRecordBytes(cfg.normalizedRecordBytes()),
 			analyzer.WithMaxConcurrent(cfg.analyses),

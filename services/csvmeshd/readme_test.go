@@ -160,6 +160,7 @@ func TestREADME(t *testing.T) {
 		{"curl", []string{"STATE_SUCCEEDED", `"row_count"`, "symbol,price,quantity", "STATE_"}},
 		{"grpcurl", []string{"csvmesh.ingest.v1.IngestService", "grpc.health.v1.Health", "rpc UploadFile", "STATE_SUCCEEDED", "SERVING"}},
 		{"grpcurl-upload", []string{`"name": "jobs/`, "tiny.csv"}},
+		{"report", []string{"5%", "95%", "AAPL", `{"name":"symbol","count":"5"`, `{"name":"price","count":"4","null_count":"1"}`}},
 		{"schema", []string{"ACME-01,2026-03-02,1234.50,EUR,invoice 17", `ACME-02,2026-03-03,-99.00,EUR,"'=HYPERLINK(""http://example.com"")"`,
 			"primary-key", "type-error", "exit status 3", "2 of 4 rows"}},
 	}
