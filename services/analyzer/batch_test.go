@@ -56,17 +56,19 @@ func TestPipelineEqualsSequential(t *testing.T) {
 		name    string
 		data    string
 		budget  int64
+		exact   bool // ExactCategorical: text columns spill rather than sketch
 		wantErr string
 	}{
-		{"good", good, 0, ""},
-		{"good-spilled", good, 64 << 10, ""},
-		{"bad-value", header + strings.Join(badValue, ""), 0, `record 5002: column 3 ("price"): "oops" is not a number`},
-		{"bad-count", header + strings.Join(badCount, ""), 0, "record 6002 has 2 fields"},
+		{"good", good, 0, false, ""},
+		{"good-spilled", good, 64 << 10, true, ""},
+		{"good-sketched", good, 64 << 10, false, ""},
+		{"bad-value", header + strings.Join(badValue, ""), 0, false, `record 5002: column 3 ("price"): "oops" is not a number`},
+		{"bad-count", header + strings.Join(badCount, ""), 0, false, "record 6002 has 2 fields"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var reps []string
 			for _, seq := range []bool{true, false} {
-				cfg := Config{MemoryBudget: tc.budget, TempDir: t.TempDir(), sequential: seq}
+				cfg := Config{MemoryBudget: tc.budget, TempDir: t.TempDir(), sequential: seq, ExactCategorical: tc.exact}
 				rep, err := Analyze(context.Background(), strings.NewReader(tc.data), testSchema(), true, []float64{0.1, 0.5, 0.9}, cfg, nil)
 				if tc.wantErr != "" {
 					if !errors.Is(err, ErrMalformedInput) || !strings.Contains(err.Error(), tc.wantErr) {
