@@ -127,6 +127,16 @@ func (s *HLL) Update(v []byte) {
 	s.insertExact(v, h)
 }
 
+// UpdateHash adds a value by its hash, h = Hash64(v), for a caller that has
+// already hashed it (to share the hash with a SpaceSaving: UpdateHash of
+// HashValue(v) there when len(v) <= MaxValueLen). An exact HLL keeps the
+// values themselves, which it is not given here: it switches to estimating
+// first, for good.
+func (s *HLL) UpdateHash(h uint64) {
+	s.toEstimating()
+	s.addHash(h)
+}
+
 // insertExact adds v (whose hash is h) to the exact set, switching to
 // estimating when the set would outgrow its budget.
 func (s *HLL) insertExact(v []byte, h uint64) {

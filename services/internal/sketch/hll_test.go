@@ -272,3 +272,43 @@ func TestHLLUpdateDoesNotAllocate(t *testing.T) {
 		t.Errorf("exact Update of a seen value allocates %v times per call", a)
 	}
 }
+
+// TestHLLUpdateHash checks that UpdateHash(Hash64(v)) sets the registers
+// Update(v) does on an estimating HLL, and that an exact HLL given a hash
+// switches to estimating with every value it held still counted.
+func TestHLLUpdateHash(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		maxExact  int
+		values    int
+		wantExact bool
+	}{
+		{"estimating", -1, 20000, false},
+		{"exact-switches", 0, 100, false},
+		{"empty-exact-switches", 0, 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			byValue := NewHLL(HLLConfig{MaxExactValues: -1})
+			byHash := NewHLL(HLLConfig{MaxExactValues: tc.maxExact})
+			var v []byte
+			for i := range tc.values {
+				v = binary.AppendUvarint(v[:0], uint64(i)*2654435761)
+				byValue.Update(v)
+				if i < tc.values/2 {
+					byHash.Update(v) // an exact one keeps these
+				} else {
+					byHash.UpdateHash(Hash64(v))
+				}
+			}
+			if byHash.Exact() != tc.wantExact {
+				t.Fatalf("Exact() = %v, want %v", byHash.Exact(), tc.wantExact)
+			}
+			if !slices.Equal(byHash.regs, byValue.regs) {
+				t.Errorf("registers differ from those of Update")
+			}
+			if a, b := byHash.Estimate(), byValue.Estimate(); a != b {
+				t.Errorf("Estimate() = %d, want %d as with Update", a, b)
+			}
+		})
+	}
+}

@@ -96,6 +96,15 @@ func (s *SpaceSaving) Len() int { return len(s.ctr) }
 // every distinct value with its exact count.
 func (s *SpaceSaving) Exact() bool { return s.exact }
 
+// MarkInexact declares that the summary may lack values: a caller that
+// seeds an empty summary with UpdateN from exact counts of only the most
+// frequent values of a stream (at most Capacity of them, every value left
+// out at most as frequent as the least frequent one fed) calls it, so that
+// Exact is false and Floor (the smallest count kept) bounds the values left
+// out, as the guarantees and Merge require. Its counts stay exact (Error 0)
+// until later updates evict.
+func (s *SpaceSaving) MarkInexact() { s.exact = false }
+
 // MaxError returns the a-priori bound on every Item's Error and on the count
 // of any value not reported: floor(N/m), or 0 while Exact.
 func (s *SpaceSaving) MaxError() uint64 {

@@ -552,3 +552,77 @@ func TestSpaceSavingUpdateNWeights(t *testing.T) {
 		}
 	})
 }
+
+// TestSpaceSavingMarkInexact seeds a summary with the exact counts of the m
+// most frequent values of a stream, marks it inexact, continues the stream
+// (updates, then a merge into a summary of another stream) and checks the
+// guarantees against an exact oracle: the smallest seeded count bounds the
+// values left out.
+func TestSpaceSavingMarkInexact(t *testing.T) {
+	tests := []struct {
+		name string
+		m    int
+		// counts of the seeding prefix's values, most frequent first; the
+		// first m are fed, the rest are left out
+		counts []uint64
+		rest   []string // the stream after the seed
+	}{
+		{"no updates after", 3, []uint64{9, 5, 4, 4, 2}, nil},
+		{"repeats of kept values", 3, []uint64{9, 5, 4, 4, 2}, []string{"v0", "v2", "v2"}},
+		{"left-out value comes back", 2, []uint64{7, 3, 3, 1}, []string{"v2", "v2", "v3", "new"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			truth := map[string]uint64{}
+			s := NewSpaceSaving(tc.m)
+			for i, c := range tc.counts {
+				v := "v" + string(rune('0'+i))
+				truth[v] = c
+				if i < tc.m {
+					s.UpdateN([]byte(v), c)
+				}
+			}
+			s.MarkInexact()
+			if s.Exact() {
+				t.Fatal("Exact() after MarkInexact")
+			}
+			if want := tc.counts[tc.m-1]; s.Floor() != want {
+				t.Errorf("Floor() = %d, want the smallest seeded count %d", s.Floor(), want)
+			}
+			for _, v := range tc.rest {
+				truth[v]++
+				s.Update([]byte(v))
+			}
+			checkBounds(t, "seeded", s, truth)
+			o := NewSpaceSaving(tc.m)
+			for _, v := range []string{"v1", "w", "v1"} {
+				truth[v]++
+				o.Update([]byte(v))
+			}
+			o.Merge(s)
+			checkBounds(t, "merged", o, truth)
+		})
+	}
+}
+
+// checkBounds checks SpaceSaving's guarantees for a summary that must not
+// be exact: every listed count bounds the truth within its error, and every
+// value not listed occurs at most Floor times.
+func checkBounds(t *testing.T, name string, s *SpaceSaving, truth map[string]uint64) {
+	t.Helper()
+	if s.Exact() {
+		t.Errorf("%s: a summary that lacks values reports Exact", name)
+	}
+	listed := map[string]bool{}
+	for _, it := range s.TopK(0) {
+		listed[string(it.Value)] = true
+		if f := truth[string(it.Value)]; it.Count < f || it.Count-it.Error > f || it.Error > s.MaxError() {
+			t.Errorf("%s: %q count %d error %d (max %d), occurs %d", name, it.Value, it.Count, it.Error, s.MaxError(), f)
+		}
+	}
+	for v, f := range truth {
+		if !listed[v] && f > s.Floor() {
+			t.Errorf("%s: %q occurs %d times > Floor %d and is not listed", name, v, f, s.Floor())
+		}
+	}
+}
