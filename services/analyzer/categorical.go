@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -110,7 +111,11 @@ const (
 // so the column keeps no hash table at all and its entries are already in
 // run order. The first value out of order builds the table, an
 // open-addressing one that keeps each value's hash: a new value is hashed
-// once, not at every growth.
+// once, not at every growth. A column still sorted when it must give up its
+// memory without catPolicy.exact needs neither runs nor sketches: it
+// switches to a catStream (st), an exact summary in memory bounded by the
+// SpaceSaving capacity, until a value comes out of order, which converts it
+// to sketches.
 type catCol struct {
 	pages  [][]catEntry // the entries, pageLen per page
 	n      int          // number of entries
@@ -122,6 +127,7 @@ type catCol struct {
 	size   int64        // memory charged for everything above (or for sk)
 	runs   []run
 	sk     *catSketch // non-nil once the column is summarized by sketches
+	st     *catStream // non-nil while the column is summarized exactly as an ascending stream
 }
 
 func newCatCol() *catCol { return &catCol{last: -1, sorted: true} }
@@ -249,6 +255,17 @@ func (c *catCol) add(v []byte, row int64) int64 {
 		c.sk.add(v, 1)
 		return 0
 	}
+	if c.st != nil {
+		d, ok := c.st.add(v, row)
+		c.size += d
+		if ok {
+			return d
+		}
+		// Out of order: the stream's summary seeds the sketches.
+		d += c.streamToSketch()
+		c.sk.add(v, 1)
+		return d
+	}
 	var x uint64
 	if len(v) <= 8 {
 		x = pack(v)
@@ -350,16 +367,24 @@ func (c *catCol) order(perm []uint32) []uint32 {
 }
 
 // spill frees the column's entries and returns the change in memory use.
-// Without pol.exact it converts the column to sketches (toSketch). With it,
-// it writes the entries to a run sorted by value, unless the run, and the
-// compaction it may trigger, would take the bytes written to spill files
-// past their bound (tempFiles.allow): then it converts the column to
-// sketches too. A column already converted has nothing to free.
+// Without pol.exact it converts the column to an exact stream summary if its
+// values are in ascending order and it has no runs (toStream), else to
+// sketches (toSketch). With it, it writes the entries to a run sorted by
+// value, unless the run, and the compaction it may trigger, would take the
+// bytes written to spill files past their bound (tempFiles.allow): then it
+// converts the column to sketches too. A column already converted (stream
+// or sketches) has nothing to free.
 func (c *catCol) spill(ctx context.Context, t *tempFiles, fanIn int, pol catPolicy) (int64, error) {
-	if c.sk != nil {
+	if c.sk != nil || c.st != nil {
 		return 0, nil
 	}
 	if !pol.exact {
+		if c.streamable() {
+			if c.n == 0 {
+				return 0, nil // nothing to free; a stream would cost more
+			}
+			return c.toStream(pol.ssCap), nil
+		}
 		return c.toSketch(ctx, pol.ssCap)
 	}
 	if c.n == 0 {
@@ -443,6 +468,9 @@ func (c *catCol) toSketch(ctx context.Context, m int) (int64, error) {
 	if c.sk != nil {
 		return 0, nil
 	}
+	if c.st != nil {
+		return c.streamToSketch(), nil
+	}
 	sk := newCatSketch(m)
 	if len(c.runs) == 0 {
 		for j := range c.n {
@@ -517,12 +545,29 @@ func uint32Slice(s []uint64) []uint32 {
 
 // merge folds o, a column of the rows that follow c's, into c; rowOffset is
 // the number of rows c covers. It returns the change in c's memory use; o
-// must not be used afterwards. When either side has sketches, the other is
-// converted (toSketch with m counters, reading its runs) and the sketches
-// merge, c's first so that ties keep going to c's values.
+// must not be used afterwards. When either side is a stream (catStream) and
+// c's values all come before o's (c's last at most o's first), both become
+// streams (toStream: a side with entries in memory, sorted and without runs)
+// and the summaries merge, still exact. Otherwise, when either side has
+// sketches or a stream, the other is converted (toSketch with m counters,
+// reading its runs) and the sketches merge, c's first so that ties keep
+// going to c's values.
 func (c *catCol) merge(o *catCol, rowOffset int64, m int) (int64, error) {
 	before := c.size
-	if c.sk != nil || o.sk != nil {
+	if c.sk == nil && o.sk == nil && (c.st != nil || o.st != nil) && c.inOrderWith(o) {
+		if c.st == nil && c.streamable() {
+			c.toStream(m)
+		}
+		if o.st == nil && o.streamable() {
+			o.toStream(m)
+		}
+		if c.st != nil && o.st != nil {
+			c.size += c.st.merge(o.st, rowOffset)
+			*o = *newCatCol()
+			return c.size - before, nil
+		}
+	}
+	if c.sk != nil || o.sk != nil || c.st != nil || o.st != nil {
 		if _, err := c.toSketch(context.Background(), m); err != nil {
 			return c.size - before, err
 		}
@@ -587,6 +632,9 @@ func (c *catCol) merge(o *catCol, rowOffset int64, m int) (int64, error) {
 // compacts them first; if that would take the spill files past their bound
 // it is converted to sketches instead (for good: later calls agree).
 func (c *catCol) stats(ctx context.Context, t *tempFiles, fanIn int, pol catPolicy) (*typev1.CategoricalStats, int64, error) {
+	if c.st != nil {
+		return c.st.stats(), 0, nil
+	}
 	var d int64
 	if len(c.runs) > max(fanIn-1, 1) && !t.allow(2*runsBytes(c.runs)) {
 		var err error
@@ -643,16 +691,7 @@ func (a *topEntry) before(b *topEntry) bool {
 
 // add folds one distinct value. v may be reused by the caller.
 func (s *catSummary) add(v []byte, count, first int64) {
-	n := int64(utf8.RuneCount(v))
-	if s.unique == 0 || n < s.minLen {
-		s.minLen = n
-	}
-	if n > s.maxLen {
-		s.maxLen = n
-	}
-	s.unique++
-	s.count += count
-	s.sumLen += n * count
+	s.addLen(int64(utf8.RuneCount(v)), count)
 	e := topEntry{count: count, first: first}
 	if len(s.top) == TopValues && !e.before(&s.top[TopValues-1]) {
 		return
@@ -669,6 +708,35 @@ func (s *catSummary) add(v []byte, count, first int64) {
 	}
 	copy(s.top[i+1:], s.top[i:])
 	s.top[i] = e
+}
+
+// addLen folds the figures other than the top values of one distinct value
+// of n code points that occurs count times.
+func (s *catSummary) addLen(n, count int64) {
+	if s.unique == 0 || n < s.minLen {
+		s.minLen = n
+	}
+	if n > s.maxLen {
+		s.maxLen = n
+	}
+	s.unique++
+	s.count += count
+	s.sumLen += n * count
+}
+
+// mergeLens folds o's figures other than the top values into s, for
+// summaries of disjoint sets of distinct values.
+func (s *catSummary) mergeLens(o *catSummary) {
+	if o.unique == 0 {
+		return
+	}
+	if s.unique == 0 || o.minLen < s.minLen {
+		s.minLen = o.minLen
+	}
+	s.maxLen = max(s.maxLen, o.maxLen)
+	s.unique += o.unique
+	s.count += o.count
+	s.sumLen += o.sumLen
 }
 
 // stats returns the figures.
@@ -829,11 +897,17 @@ func newCatSketch(m int) *catSketch {
 // what it keeps is always valid to report.
 func (s *catSketch) add(v []byte, w int64) {
 	n := int64(utf8.RuneCount(v))
-	s.hll.Update(v)
-	if len(v) > MaxTopBytes {
+	if len(v) <= MaxTopBytes && len(v) <= sketch.MaxValueLen {
+		// One hash for both: Hash64 of a value SpaceSaving does not cut is
+		// its HashValue.
+		h := sketch.Hash64(v)
+		s.hll.UpdateHash(h)
+		s.ss.UpdateHash(v, h, uint64(w))
+	} else {
+		s.hll.Update(v)
 		s.buf = appendTopValue(s.buf[:0], v)
-		v = s.buf
 		s.cut = true
+		s.ss.UpdateN(s.buf, uint64(w))
 	}
 	if s.count == 0 || n < s.minLen {
 		s.minLen = n
@@ -843,7 +917,6 @@ func (s *catSketch) add(v []byte, w int64) {
 	}
 	s.count += w
 	s.sumLen += n * w
-	s.ss.UpdateN(v, uint64(w))
 }
 
 // merge folds o into s; o's values count as seen after s's.
@@ -895,4 +968,365 @@ func (s *catSketch) stats() *typev1.CategoricalStats {
 		st.TopValues = append(st.TopValues, &typev1.ValueCount{Value: v, Count: int64(it.Count)})
 	}
 	return st
+}
+
+// streamable reports whether the column can become a catStream: its values,
+// all in memory, are in ascending order.
+func (c *catCol) streamable() bool {
+	return c.sk == nil && c.st == nil && c.sorted && len(c.runs) == 0
+}
+
+// inOrderWith reports whether every value of c is at most every value of o,
+// as far as their states tell: a stream knows its first and last values, a
+// sorted column in memory its entries; an empty side is in order. Any other
+// state (sketches, a hash table, runs) is not.
+func (c *catCol) inOrderWith(o *catCol) bool {
+	if !c.orderKnown() || !o.orderKnown() {
+		return false
+	}
+	if c.empty() || o.empty() {
+		return true
+	}
+	return bytes.Compare(c.lastValue(), o.firstValue()) <= 0
+}
+
+// orderKnown reports whether the column is a stream or streamable: its
+// first and last values are known.
+func (c *catCol) orderKnown() bool { return c.st != nil || c.streamable() }
+
+// empty reports whether a stream or streamable column holds no value.
+func (c *catCol) empty() bool {
+	if c.st != nil {
+		return c.st.lastCount == 0
+	}
+	return c.n == 0
+}
+
+// lastValue returns the greatest value of a non-empty stream or streamable
+// column.
+func (c *catCol) lastValue() []byte {
+	if c.st != nil {
+		return c.st.last
+	}
+	return c.key(c.entry(c.n - 1))
+}
+
+// firstValue returns the smallest value of a non-empty stream or
+// streamable column.
+func (c *catCol) firstValue() []byte {
+	if c.st != nil {
+		return c.st.firstVal
+	}
+	return c.key(c.entry(0))
+}
+
+// toStream converts a streamable column to a catStream keeping m top
+// values: its entries, in value order which is also the order they first
+// appear in, are pushed with their counts, then freed. It returns the
+// change in memory use.
+func (c *catCol) toStream(m int) int64 {
+	st := newCatStream(m)
+	for j := range c.n {
+		e := c.entry(j)
+		st.push(c.key(e), e.count, e.first)
+	}
+	before := c.size
+	*c = catCol{last: -1, st: st, size: st.size}
+	return c.size - before
+}
+
+// streamToSketch converts a stream column to sketches (catStream.toSketch)
+// and returns the change in memory use.
+func (c *catCol) streamToSketch() int64 {
+	m := c.st.m
+	before := c.size
+	*c = catCol{last: -1, sk: c.st.toSketch(), size: sketchBytes(m)}
+	return c.size - before
+}
+
+// topEntryBytes is the memory charged for each of a catStream's top values:
+// the value's buffer, of at most MaxTopBytes (allocated to its length, so
+// the allocator's size classes round it to at most 1 KiB), and its
+// topEntry.
+const topEntryBytes = MaxTopBytes + 64
+
+// streamBytes returns the memory charged for a catStream keeping m top
+// values, besides its copies of its first and last values: the HLL and the
+// top values at their bounds, 16.25 KiB + 1.06 KiB x m.
+func streamBytes(m int) int64 { return hllSketchBytes + int64(m)*topEntryBytes }
+
+// catStream summarizes, exactly and in memory bounded by m, a text column
+// whose distinct values come in strictly ascending order, each repeat of a
+// value right after it (timestamps, sequence numbers): a value is complete
+// when a greater one arrives, so the summary needs only the last value and
+// its running count, the figures of the completed values (done), and the m
+// best completed values by rank (count descending, then first row
+// ascending), a superset of the TopValues a report lists. Its report is
+// what catSummary gives for the same values (stats).
+//
+// It also feeds an HLL with every distinct value, so that when a value
+// comes out of order (or a merge breaks the order) it converts to a
+// catSketch with no loss beyond what sketches lose (toSketch).
+type catStream struct {
+	m         int    // how many completed values top keeps
+	last      []byte // a copy of the last distinct value; complete once a greater one arrives
+	lastCount int64  // its count so far; 0 while the stream is empty
+	lastFirst int64  // the row it first appears in
+	lastLen   int64  // its length in code points
+	// firstVal is a copy of the first (smallest) value, to tell whether a
+	// merge keeps the order; firstCount is its count once it is complete
+	// (done.unique >= 1) and firstRow its first row.
+	firstVal   []byte
+	firstCount int64
+	firstRow   int64
+	done       catSummary // the completed values, top aside
+	top        []topEntry // at most m completed values, a min-heap by rank: top[0] ranks lowest
+	hll        *sketch.HLL
+	cut        bool  // some value was longer than MaxTopBytes
+	size       int64 // memory charged: streamBytes(m) and the two copies
+}
+
+// newCatStream returns an empty stream keeping m top values.
+func newCatStream(m int) *catStream {
+	return &catStream{m: m, hll: sketch.NewHLL(sketch.HLLConfig{MaxExactValues: -1}), size: streamBytes(m)}
+}
+
+// add records one value in the given row and returns the change in memory
+// use, or false if v is less than the last value: the stream cannot take
+// it.
+func (s *catStream) add(v []byte, row int64) (int64, bool) {
+	if s.lastCount > 0 {
+		switch c := bytes.Compare(v, s.last); {
+		case c == 0:
+			s.lastCount++
+			return 0, true
+		case c < 0:
+			return 0, false
+		}
+	}
+	return s.push(v, 1, row), true
+}
+
+// push starts a new last value v, greater than the last one, with its count
+// and first row, completing the last one. It returns the change in memory
+// use.
+func (s *catStream) push(v []byte, count, first int64) int64 {
+	s.complete()
+	before := cap(s.last) + cap(s.firstVal)
+	s.last = copyValue(s.last, v)
+	s.lastCount, s.lastFirst, s.lastLen = count, first, int64(utf8.RuneCount(v))
+	if s.done.unique == 0 {
+		s.firstVal, s.firstRow = copyValue(s.firstVal, v), first
+	}
+	s.cut = s.cut || len(v) > MaxTopBytes
+	s.hll.UpdateHash(sketch.Hash64(v))
+	d := int64(cap(s.last) + cap(s.firstVal) - before)
+	s.size += d
+	return d
+}
+
+// copyValue copies v into dst, allocating a buffer of v's length when dst
+// is too small (not append's growth, so that the memory stays what is
+// charged).
+func copyValue(dst, v []byte) []byte {
+	if cap(dst) < len(v) {
+		dst = make([]byte, 0, len(v))
+	}
+	return append(dst[:0], v...)
+}
+
+// complete folds the last value, if any, into done and top.
+func (s *catStream) complete() {
+	if s.lastCount == 0 {
+		return
+	}
+	s.done.addLen(s.lastLen, s.lastCount)
+	if s.done.unique == 1 {
+		s.firstCount = s.lastCount
+	}
+	s.offer(s.last, s.lastCount, s.lastFirst)
+	s.lastCount = 0
+}
+
+// offer adds a completed value to top if it ranks among the m best so far;
+// the value is cut as a report shows it (topValue). When top is full, a
+// value that does not beat the lowest-ranked one costs one comparison: in
+// an all-distinct column every value after the first m does not.
+func (s *catStream) offer(v []byte, count, first int64) {
+	e := topEntry{count: count, first: first}
+	if len(s.top) < s.m {
+		e.value = setTopValue(nil, v)
+		s.top = append(s.top, e)
+		s.up(len(s.top) - 1)
+		return
+	}
+	if !e.before(&s.top[0]) {
+		return
+	}
+	e.value = setTopValue(s.top[0].value, v)
+	s.top[0] = e
+	s.down(0)
+}
+
+// setTopValue copies topValue(v) into dst, reusing it when big enough.
+func setTopValue(dst, v []byte) []byte {
+	if len(v) <= MaxTopBytes {
+		return copyValue(dst, v)
+	}
+	if cap(dst) < MaxTopBytes {
+		dst = make([]byte, 0, MaxTopBytes)
+	}
+	return appendTopValue(dst[:0], v)
+}
+
+// lower reports whether top[i] ranks below top[j].
+func (s *catStream) lower(i, j int) bool { return s.top[j].before(&s.top[i]) }
+
+// up restores the heap order from entry i towards the root.
+func (s *catStream) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !s.lower(i, p) {
+			return
+		}
+		s.top[i], s.top[p] = s.top[p], s.top[i]
+		i = p
+	}
+}
+
+// down restores the heap order from entry i towards the leaves.
+func (s *catStream) down(i int) {
+	n := len(s.top)
+	for {
+		c := 2*i + 1
+		if c >= n {
+			return
+		}
+		if r := c + 1; r < n && s.lower(r, c) {
+			c = r
+		}
+		if !s.lower(c, i) {
+			return
+		}
+		s.top[i], s.top[c] = s.top[c], s.top[i]
+		i = c
+	}
+}
+
+// removeTop removes from top the value first seen in the given row, if it
+// is there.
+func (s *catStream) removeTop(row int64) {
+	for i := range s.top {
+		if s.top[i].first != row {
+			continue
+		}
+		last := len(s.top) - 1
+		s.top[i] = s.top[last]
+		s.top = s.top[:last]
+		if i < last {
+			s.down(i)
+			s.up(i)
+		}
+		return
+	}
+}
+
+// summary returns the figures of every value, the last one included, and
+// the candidates for the top values (top's and the last value), in no
+// particular order.
+func (s *catStream) summary() (catSummary, []topEntry) {
+	sum := s.done
+	cands := slices.Clone(s.top)
+	if s.lastCount > 0 {
+		sum.addLen(s.lastLen, s.lastCount)
+		cands = append(cands, topEntry{value: setTopValue(nil, s.last), count: s.lastCount, first: s.lastFirst})
+	}
+	return sum, cands
+}
+
+// stats returns the column's figures, all exact: those catSummary gives for
+// the same values.
+func (s *catStream) stats() *typev1.CategoricalStats {
+	sum, cands := s.summary()
+	slices.SortFunc(cands, rankOrder)
+	sum.top = cands[:min(len(cands), TopValues)]
+	return sum.stats()
+}
+
+// rankOrder orders top values by rank (before).
+func rankOrder(a, b topEntry) int {
+	switch {
+	case a.before(&b):
+		return -1
+	case b.before(&a):
+		return 1
+	}
+	return 0
+}
+
+// toSketch returns sketches equivalent to the stream: its HLL, already fed
+// every distinct value; a SpaceSaving of m counters fed the exact counts of
+// its m best values in the order they first appear (so ties keep going to
+// the value seen first), marked inexact if the stream has other values,
+// whose counts are at most the smallest fed (the SpaceSaving's Floor); and
+// the exact count and lengths. The stream must not be used afterwards.
+func (s *catStream) toSketch() *catSketch {
+	sum, cands := s.summary()
+	if len(cands) > s.m {
+		slices.SortFunc(cands, rankOrder)
+		cands = cands[:s.m]
+	}
+	slices.SortFunc(cands, func(a, b topEntry) int { return cmp.Compare(a.first, b.first) })
+	sk := &catSketch{hll: s.hll, ss: sketch.NewSpaceSaving(s.m), cut: s.cut,
+		count: sum.count, minLen: sum.minLen, maxLen: sum.maxLen, sumLen: sum.sumLen}
+	for _, e := range cands {
+		sk.ss.UpdateN(e.value, uint64(e.count))
+	}
+	if sum.unique > int64(len(cands)) {
+		sk.ss.MarkInexact()
+	}
+	return sk
+}
+
+// merge folds o, the stream of the rows that follow s's (rowOffset rows
+// on), into s; s's last value must be at most o's first. When they are
+// equal, the value's counts add: it is s's last, continued by o. It returns
+// the change in s's memory use; o must not be used afterwards.
+func (s *catStream) merge(o *catStream, rowOffset int64) int64 {
+	if o.lastCount == 0 {
+		return 0
+	}
+	before := s.size
+	if s.lastCount > 0 && bytes.Equal(s.last, o.firstVal) {
+		if o.done.unique == 0 {
+			// o holds that one value.
+			s.lastCount += o.lastCount
+			s.hll.Merge(o.hll)
+			return 0
+		}
+		// Take o's first value out of its completed ones into s's last.
+		// Its length needs no removal from o's minimum and maximum: s's
+		// last, completed below, has the same length.
+		s.lastCount += o.firstCount
+		n := int64(utf8.RuneCount(o.firstVal))
+		o.done.unique--
+		o.done.count -= o.firstCount
+		o.done.sumLen -= n * o.firstCount
+		o.removeTop(o.firstRow)
+	}
+	if s.lastCount == 0 {
+		s.firstVal, s.firstCount, s.firstRow = copyValue(s.firstVal, o.firstVal), o.firstCount, o.firstRow+rowOffset
+	}
+	s.complete()
+	s.done.mergeLens(&o.done)
+	for i := range o.top {
+		e := &o.top[i]
+		s.offer(e.value, e.count, e.first+rowOffset)
+	}
+	s.last = copyValue(s.last, o.last)
+	s.lastCount, s.lastFirst, s.lastLen = o.lastCount, o.lastFirst+rowOffset, o.lastLen
+	s.hll.Merge(o.hll)
+	s.cut = s.cut || o.cut
+	s.size = streamBytes(s.m) + int64(cap(s.last)+cap(s.firstVal))
+	return s.size - before
 }

@@ -81,7 +81,8 @@ func memorySlack(budget int64) int64 { return budget/8 + 8<<20 }
 // must stay within the budget plus memorySlack, counting the runtime's view
 // of memory (map-free tables, slices, arenas, garbage awaiting collection),
 // not the engine's own accounting. It does so with text columns spilling to
-// disk (ExactCategorical) and switching to sketches.
+// disk (ExactCategorical) and switching to sketches (the ascending id to an
+// exact stream).
 func TestHeapStaysWithinBudget(t *testing.T) {
 	budget, rows := int64(24<<20), 600_000
 	if testing.Short() {
@@ -151,12 +152,20 @@ func TestHeapStaysWithinBudget(t *testing.T) {
 				if p.tmp.seq != 0 {
 					t.Errorf("wrote %d spill files without ExactCategorical", p.tmp.seq)
 				}
-				if p.cols[0].cat.sk == nil {
-					t.Fatal("id: not sketched; the input must need several times the budget")
+				// The ascending id stays exact as a stream; the random key
+				// is sketched.
+				if p.cols[0].cat.st == nil {
+					t.Fatal("id: not a stream; the input must need several times the budget")
 				}
-				d := id.GetDistinct()
+				if got := id.GetUnique(); got != int64(rows) || !id.GetDistinct().GetExact() || !id.GetTopValuesExact() {
+					t.Errorf("id: %d distinct (exact %v, top values exact %v), want exactly %d", got, id.GetDistinct().GetExact(), id.GetTopValuesExact(), rows)
+				}
+				if p.cols[1].cat.sk == nil {
+					t.Fatal("key: not sketched; the input must need several times the budget")
+				}
+				d := rep.GetColumns()[1].GetCategorical().GetDistinct()
 				if d.GetExact() || math.Abs(float64(d.GetValue())-float64(rows)) > 3*d.GetRelativeError()*float64(rows) {
-					t.Errorf("id: distinct %v, want an estimate within 3 relative errors of %d", d, rows)
+					t.Errorf("key: distinct %v, want an estimate within 3 relative errors of %d", d, rows)
 				}
 			}
 			used := int64(peak) - int64(base.HeapInuse)
