@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -261,5 +262,32 @@ func TestMergeStreams(t *testing.T) {
 				checkCategoricalEqual(t, got, want)
 			})
 		}
+	}
+}
+
+// TestTradesTimestampStream analyzes a generated trades file with a budget
+// its ascending, all distinct timestamps outgrow: the timestamp column
+// becomes a stream with exactly the figures of an analysis in memory.
+func TestTradesTimestampStream(t *testing.T) {
+	data, st := trades(t, 2<<20)
+	analyze := func(budget int64) (*Partial, *typev1.Report) {
+		p, err := AnalyzePartial(context.Background(), bytes.NewReader(data), tradesSchema(), true, Config{MemoryBudget: budget, TempDir: t.TempDir()}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.Close() })
+		return p, report(t, p, nil)
+	}
+	_, want := analyze(1 << 30)
+	p, got := analyze(256 << 10)
+	if p.cols[0].cat.st == nil {
+		t.Fatal("timestamp: not a stream; the budget should have made it one")
+	}
+	g, w := got.GetColumns()[0].GetCategorical(), want.GetColumns()[0].GetCategorical()
+	if !proto.Equal(g, w) {
+		t.Errorf("timestamp: got %v\nwant %v", g, w)
+	}
+	if g.GetUnique() != st.Rows || !g.GetDistinct().GetExact() || !g.GetTopValuesExact() {
+		t.Errorf("timestamp: %d distinct (exact %v, top values exact %v), want exactly %d", g.GetUnique(), g.GetDistinct().GetExact(), g.GetTopValuesExact(), st.Rows)
 	}
 }
