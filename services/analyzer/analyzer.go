@@ -35,6 +35,16 @@
 // in temporary files that are k-way merged at the end, so that its figures
 // stay exact, until the spill files would pass Config.MaxSpillBytes: then it
 // switches to the sketches after all, so that disk use is bounded too.
+//
+// A text column whose distinct values have so far come in ascending order
+// (timestamps, sequence numbers, dates of a sorted ledger; repeats of the
+// last value allowed) needs no table to stay exact: a value is new exactly
+// when it is greater than the last. Past the budget such a column, without
+// ExactCategorical, keeps only the last value, the exact counts and lengths
+// and the m most frequent values it has completed (catStream, O(m) memory),
+// and its figures stay exact. A HyperLogLog is fed alongside, so that if a
+// value later comes out of order the column turns into the sketches above,
+// seeded with those m exact counts, and is marked approximate from then on.
 // Statistics of consecutive row ranges merge (Partial.Merge) into those of
 // the whole; a sketched column merged with an exact one sketches both.
 //
@@ -138,7 +148,8 @@ type Config struct {
 	// values and the distinct text values with their counts, charged at
 	// what the Go heap really spends on them (whole allocated blocks, hash
 	// tables and the tables they replaced while those await collection),
-	// and the sketches of sketched text columns, charged at their bound
+	// and the sketches of sketched text columns (and the summaries of
+	// ascending ones, 17 KiB + 1.06 KiB per kept value), charged at their bound
 	// (16.25 KiB + 1.25 KiB per SpaceSaving counter, at most 1.27 MiB a
 	// column; with a budget below 770 KiB per text column their minimum,
 	// 96 KiB each, may exceed it: see sketchCapacity). The engine runs the

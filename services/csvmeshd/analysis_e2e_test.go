@@ -17,17 +17,19 @@ import (
 // ids to outgrow a 1 MiB analyzer budget.
 const analysisRows = 60000
 
-// analysisCSV returns a file with a unique id per row, a side with two
-// values (BUY three times out of four), and a price i/10 for row i.
+// analysisCSV returns a file with a unique id per row in scrambled order
+// (row i has id i*7919 mod analysisRows, a permutation), the same ids in
+// ascending order (seq), a side with two values (BUY three times out of
+// four), and a price i/10 for row i.
 func analysisCSV() []byte {
 	var b strings.Builder
-	b.WriteString("id,side,price\n")
+	b.WriteString("id,seq,side,price\n")
 	for i := range analysisRows {
 		side := "BUY"
 		if i%4 == 3 {
 			side = "SELL"
 		}
-		fmt.Fprintf(&b, "trade-%07d,%s,%d.%d\n", i, side, i/10, i%10)
+		fmt.Fprintf(&b, "trade-%07d,trade-%07d,%s,%d.%d\n", i*7919%analysisRows, i, side, i/10, i%10)
 	}
 	return []byte(b.String())
 }
@@ -36,8 +38,9 @@ func analysisCSV() []byte {
 // analyzer has a 1 MiB memory budget, once over gRPC with percentiles and a
 // column selection and once through the REST gateway asking for exact
 // categorical statistics, and checks the reports: the selection and the
-// percentiles are honoured, the id column is sketched past the budget with
-// its error stated (and the estimate within it), and it is exact when asked.
+// percentiles are honoured, the scrambled id column is sketched past the
+// budget with its error stated (and the estimate within it) while the
+// ascending seq column stays exact, and id is exact when asked.
 func TestAnalysisOptionsEndToEnd(t *testing.T) {
 	m := startMesh4(t, "--memory-budget=1MiB")
 	c := newClient(t, m.ingestAddr)
@@ -46,7 +49,7 @@ func TestAnalysisOptionsEndToEnd(t *testing.T) {
 	t.Run("percentiles and columns over gRPC, sketches past the budget", func(t *testing.T) {
 		job := c.uploadWith(t, &ingestv1.UploadMetadata{
 			FileName:        "ids.csv",
-			AnalysisOptions: &ingestv1.AnalysisOptions{Percentiles: []float64{0.9, 0.1}, Columns: []string{"price", "id"}},
+			AnalysisOptions: &ingestv1.AnalysisOptions{Percentiles: []float64{0.9, 0.1}, Columns: []string{"price", "seq", "id"}},
 		}, data)
 		done := c.finished(t, job.GetName())
 		if done.GetState() != ingestv1.Job_STATE_SUCCEEDED {
@@ -57,8 +60,14 @@ func TestAnalysisOptionsEndToEnd(t *testing.T) {
 		for _, col := range rep.GetColumns() {
 			names = append(names, col.GetName())
 		}
-		if !slices.Equal(names, []string{"id", "price"}) || rep.GetRowCount() != analysisRows {
-			t.Fatalf("report columns %q over %d rows, want [id price] (file order) over %d", names, rep.GetRowCount(), analysisRows)
+		if !slices.Equal(names, []string{"id", "seq", "price"}) || rep.GetRowCount() != analysisRows {
+			t.Fatalf("report columns %q over %d rows, want [id seq price] (file order) over %d", names, rep.GetRowCount(), analysisRows)
+		}
+		// An ascending column stays exact past the budget in O(1) memory.
+		seq := column(rep, "seq").GetCategorical()
+		if d := seq.GetDistinct(); !d.GetExact() || d.GetValue() != analysisRows || seq.GetTop() != "trade-0000000" || seq.GetFreq() != 1 || !seq.GetTopValuesExact() {
+			t.Errorf("seq distinct %v top %q freq %d exact %v, want exactly %d distinct, top trade-0000000 once",
+				d, seq.GetTop(), seq.GetFreq(), seq.GetTopValuesExact(), analysisRows)
 		}
 		// price is i/10 for i in [0, 60000): numpy's linear quantile q is
 		// q*59999/10.
