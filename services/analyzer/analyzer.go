@@ -71,9 +71,11 @@
 // read. Reading Parquet is the next step if the analyzer becomes
 // parse-bound.
 //
-// With more than one CPU, an analysis uses two goroutines: one parses rows
-// into batches a few ahead, numeric and time values included, the other
-// folds each batch into the accumulators column by column; the quantiles of
+// With more than one CPU, an analysis parses rows into batches a few ahead
+// on a goroutine of its own, numeric and time values included, while each
+// batch is folded into the accumulators by two goroutines taking its
+// columns one at a time, the costliest first (columns share nothing), so
+// that the folding, the larger half of the work, does not leave a CPU idle; the quantiles of
 // numeric columns are then selected in parallel, from counts of the values
 // in buckets rather than by partitioning them (selectByBuckets).
 package analyzer
@@ -345,6 +347,11 @@ type Partial struct {
 	maxRecordBytes int
 	sequential     bool
 
+	// foldOrder, foldResults and parallelFold drive addBatch (planFold).
+	foldOrder    []int
+	foldResults  []foldResult
+	parallelFold bool
+
 	// numIdx are the indexes of the numeric columns, in file order, and
 	// corr their correlation matrix (nil without numeric columns or with
 	// more than moments.MaxMatrixColumns of them).
@@ -458,6 +465,7 @@ func newPartial(schema *typev1.Schema, cfg Config) (*Partial, error) {
 	if n := len(p.numIdx); n > 0 && n <= moments.MaxMatrixColumns {
 		p.corr, _ = moments.NewMatrix(n) // n is in range
 	}
+	p.planFold()
 	return p, nil
 }
 

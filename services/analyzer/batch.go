@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	typev1 "github.com/csvmesh/csvmesh/gen/csvmesh/type/v1"
@@ -275,10 +277,17 @@ func (p *Partial) scan(ctx context.Context, r io.Reader, hasHeader bool, progres
 	}
 }
 
-// addBatch folds the rows of b into the accumulators, one column at a
-// time, spilling between columns when the budget is exceeded. A bad value
-// fails the batch with the error of the first one in row order, as if rows
-// were folded one after another.
+// addBatch folds the rows of b into the accumulators. A bad value fails the
+// batch with the error of the first one in row order (of the leftmost column
+// among those failing on that row), as if rows were folded one after
+// another.
+//
+// Columns are independent, so with two or more CPUs (and at least two
+// columns to fold) they are folded on two goroutines, the calling one and
+// one per batch, each taking the next column of foldOrder (the costliest
+// first) until none is left; the budget is checked, and columns spilled,
+// after the batch. Otherwise columns are folded one after another, with
+// the budget checked between them.
 func (p *Partial) addBatch(ctx context.Context, b *batch, headerRows int64) error {
 	if b.rows == 0 {
 		return nil
@@ -292,17 +301,49 @@ func (p *Partial) addBatch(ctx context.Context, b *batch, headerRows int64) erro
 			p.corrBuf[k] = math.NaN()
 		}
 	}
-	for i := range p.cols {
-		if p.cols[i].skip {
-			continue
+	if p.parallelFold {
+		res := p.foldResults
+		var next atomic.Int32
+		work := func() {
+			for {
+				k := int(next.Add(1)) - 1
+				if k >= len(p.foldOrder) {
+					return
+				}
+				i := p.foldOrder[k]
+				res[i].row, res[i].mem, res[i].err = p.addColumn(i, b, b.rows)
+			}
 		}
-		row, err := p.addColumn(i, b, badRow)
-		if err != nil && row < badRow {
-			badRow, badErr = row, err
+		var wg sync.WaitGroup
+		wg.Go(work)
+		work()
+		wg.Wait()
+		for i := range res {
+			p.mem += res[i].mem
+			if res[i].err != nil && res[i].row < badRow {
+				badRow, badErr = res[i].row, res[i].err
+			}
+			res[i] = foldResult{}
 		}
 		if p.mem > p.limit {
 			if err := p.spill(ctx); err != nil {
 				return err
+			}
+		}
+	} else {
+		for i := range p.cols {
+			if p.cols[i].skip {
+				continue
+			}
+			row, mem, err := p.addColumn(i, b, badRow)
+			p.mem += mem
+			if err != nil && row < badRow {
+				badRow, badErr = row, err
+			}
+			if p.mem > p.limit {
+				if err := p.spill(ctx); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -320,12 +361,51 @@ func (p *Partial) addBatch(ctx context.Context, b *batch, headerRows int64) erro
 	return nil
 }
 
-// addColumn folds column i of the first n rows of b into its accumulator.
-// It stops at the first value that does not parse and returns its row and
-// the error.
-func (p *Partial) addColumn(i int, b *batch, n int) (int, error) {
+// foldResult is what folding one column of a batch gave.
+type foldResult struct {
+	row int   // the row of the first bad value, or the rows folded
+	mem int64 // the change in the column's memory use
+	err error
+}
+
+// foldCost ranks a column's folding cost per value for foldOrder: a
+// date or datetime column counts its text and its time, a text column its
+// distinct values, a numeric one its moments and values.
+func foldCost(c *column) int {
+	switch {
+	case c.skip:
+		return 0
+	case c.dt != nil:
+		return 3
+	case c.cat != nil:
+		return 2
+	}
+	return 1
+}
+
+// planFold sets foldOrder (the columns to fold, the costliest first, in
+// file order among equals) and whether batches fold them on two goroutines.
+func (p *Partial) planFold() {
+	p.foldOrder = p.foldOrder[:0]
+	for i := range p.cols {
+		if !p.cols[i].skip {
+			p.foldOrder = append(p.foldOrder, i)
+		}
+	}
+	slices.SortStableFunc(p.foldOrder, func(a, b int) int { return foldCost(&p.cols[b]) - foldCost(&p.cols[a]) })
+	p.foldResults = make([]foldResult, len(p.cols))
+	p.parallelFold = !p.sequential && runtime.GOMAXPROCS(0) >= 2 && len(p.foldOrder) >= 2
+}
+
+// addColumn folds column i of the first n rows of b into its accumulator
+// and returns the rows folded and the change in its memory use. It stops
+// at the first value that does not parse and returns its row and the
+// error. It touches nothing shared with the other columns but its own
+// slots of corrBuf, so columns may be folded concurrently.
+func (p *Partial) addColumn(i int, b *batch, n int) (int, int64, error) {
 	c := &p.cols[i]
 	nf, nt, nn := len(p.cols), p.typed, len(p.numIdx)
+	var mem int64
 	switch c.typ {
 	case typev1.FieldType_FIELD_TYPE_INTEGER, typev1.FieldType_FIELD_TYPE_NUMBER:
 		vals, states := b.vals[c.typedK:], b.states[c.typedK:]
@@ -343,7 +423,7 @@ func (p *Partial) addColumn(i int, b *batch, n int) (int, error) {
 				if c.typ == typev1.FieldType_FIELD_TYPE_INTEGER {
 					what = "an integer"
 				}
-				return r, fmt.Errorf("column %d (%q): %q is not %s", i+1, c.name, b.value(r*nf+i), what)
+				return r, mem, fmt.Errorf("column %d (%q): %q is not %s", i+1, c.name, b.value(r*nf+i), what)
 			}
 			x := math.Float64frombits(vals[k])
 			if x != x {
@@ -351,13 +431,13 @@ func (p *Partial) addColumn(i int, b *batch, n int) (int, error) {
 				c.nulls++
 				continue
 			}
-			p.mem += c.num.add(x)
+			mem += c.num.add(x)
 			c.count++
 			switch {
 			case one:
 				row[0] = x
 				if err := p.corr.Add(row[:], nil); err != nil {
-					return r, err
+					return r, mem, err
 				}
 			case buf != nil:
 				buf[r*nn+c.numK] = x
@@ -370,15 +450,15 @@ func (p *Partial) addColumn(i int, b *batch, n int) (int, error) {
 				c.nulls++
 				continue
 			}
-			p.mem += c.cat.add(v, p.rows+int64(r))
+			mem += c.cat.add(v, p.rows+int64(r))
 			c.count++
 			if c.dt != nil {
 				k := r*nt + c.typedK
-				p.mem += c.dt.add(int64(b.vals[k]), b.states[k] == valOK)
+				mem += c.dt.add(int64(b.vals[k]), b.states[k] == valOK)
 			}
 		}
 	}
-	return n, nil
+	return n, mem, nil
 }
 
 // pow10 are the powers of ten a float64 holds exactly.
