@@ -42,14 +42,17 @@ func TestParseMatchesStrconv(t *testing.T) {
 }
 
 // TestPipelineEqualsSequential checks that parsing on a goroutine of its
-// own gives the report, and the errors, of parsing inline, whatever the
-// batch boundaries.
+// own and folding columns on two gives the report, and the errors, of
+// parsing and folding inline, whatever the batch boundaries.
 func TestPipelineEqualsSequential(t *testing.T) {
 	header, lines := genCSV(21, 7000)
 	good := header + strings.Join(lines, "")
 	badValue := slices.Clone(lines)
 	badValue[5000] = "2026-03-02T14:00:00Z,S1,oops,7,true,2026-03-01,x,\n"
 	badValue[5001] = "2026-03-02T14:00:00Z,S1,1.5,bad,true,2026-03-01,x,\n"
+	twoBad := slices.Clone(lines)
+	twoBad[4000] = "2026-03-02T14:00:00Z,S1,1.5,bad,true,2026-03-01,x,\n"
+	twoBad[3000] = "2026-03-02T14:00:00Z,S1,nope,bad,true,2026-03-01,x,\n"
 	badCount := slices.Clone(lines)
 	badCount[6000] = "a,b\n"
 	for _, tc := range []struct {
@@ -64,6 +67,9 @@ func TestPipelineEqualsSequential(t *testing.T) {
 		{"good-sketched", good, 64 << 10, false, ""},
 		{"bad-value", header + strings.Join(badValue, ""), 0, false, `record 5002: column 3 ("price"): "oops" is not a number`},
 		{"bad-count", header + strings.Join(badCount, ""), 0, false, "record 6002 has 2 fields"},
+		// The first bad row wins, and in it the leftmost bad column, however
+		// the columns are shared out.
+		{"two-bad-columns", header + strings.Join(twoBad, ""), 0, false, `record 3002: column 3 ("price"): "nope" is not a number`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var reps []string
