@@ -55,6 +55,11 @@ type SpaceSaving struct {
 	n     uint64
 	exact bool
 	seq   uint64 // the first-seen stamp of the next new counter
+	// floor is an explicit bound on the count of any value the summary does
+	// not hold, set while inexact by MarkInexact, UpdateRange and Merge: it
+	// is what Floor returns while counters are free, and a lower limit of
+	// Floor once they are all taken (see Floor).
+	floor uint64
 
 	ctr   []ssCounter
 	heap  []int32 // counter indexes, a min-heap by (count, newest first)
@@ -101,26 +106,50 @@ func (s *SpaceSaving) Exact() bool { return s.exact }
 // frequent values of a stream (at most Capacity of them, every value left
 // out at most as frequent as the least frequent one fed) calls it, so that
 // Exact is false and Floor (the smallest count kept) bounds the values left
-// out, as the guarantees and Merge require. Its counts stay exact (Error 0)
-// until later updates evict.
-func (s *SpaceSaving) MarkInexact() { s.exact = false }
+// out, as the guarantees and Merge require. The bound is recorded: with
+// fewer than Capacity values fed, a value left out that comes back later
+// gets a free counter starting at Floor()+w with Error Floor(), not w, so
+// that its Count still bounds its true count. Its counts stay exact
+// (Error 0) until later updates evict.
+func (s *SpaceSaving) MarkInexact() { s.MarkInexactFloor(0) }
 
-// MaxError returns the a-priori bound on every Item's Error and on the count
-// of any value not reported: floor(N/m), or 0 while Exact.
+// MarkInexactFloor is MarkInexact for a caller whose left-out values may
+// occur more often than the least frequent value fed: f bounds their counts,
+// and Floor is then at least f.
+func (s *SpaceSaving) MarkInexactFloor(f uint64) {
+	if len(s.heap) > 0 {
+		f = max(f, s.ctr[s.heap[0]].count)
+	}
+	s.floor = max(s.floor, f)
+	s.exact = false
+}
+
+// MaxError returns a bound on every Item's Error and on the count of any
+// value not reported, or 0 while Exact: floor(N/m) for a summary built by
+// updates and merges alone; a summary seeded with MarkInexactFloor or
+// UpdateRange may have larger errors (a floor above N/m), which it includes.
 func (s *SpaceSaving) MaxError() uint64 {
 	if s.exact {
 		return 0
 	}
-	return s.n / uint64(s.m)
+	e := max(s.n/uint64(s.m), s.Floor())
+	for i := range s.ctr {
+		e = max(e, s.ctr[i].err)
+	}
+	return e
 }
 
 // Floor returns the largest number of times a value not in the summary can
-// have occurred: the smallest counter (at most MaxError), or 0 while Exact.
+// have occurred, or 0 while Exact: the recorded floor while counters are
+// free, else the larger of it and the smallest counter (at most MaxError).
 func (s *SpaceSaving) Floor() uint64 {
-	if s.exact || len(s.heap) == 0 {
+	if s.exact {
 		return 0
 	}
-	return s.ctr[s.heap[0]].count
+	if len(s.ctr) < s.m || len(s.heap) == 0 {
+		return s.floor
+	}
+	return max(s.floor, s.ctr[s.heap[0]].count)
 }
 
 // Update counts one occurrence of v (cut to MaxValueLen). The summary copies
@@ -129,7 +158,7 @@ func (s *SpaceSaving) Update(v []byte) {
 	if len(v) > MaxValueLen {
 		v = v[:MaxValueLen]
 	}
-	s.update(v, Hash64(v), 1)
+	s.update(v, Hash64(v), 1, 0)
 }
 
 // UpdateN counts w occurrences of v (cut to MaxValueLen) at once, as w calls
@@ -144,7 +173,30 @@ func (s *SpaceSaving) UpdateN(v []byte, w uint64) {
 	if len(v) > MaxValueLen {
 		v = v[:MaxValueLen]
 	}
-	s.update(v, Hash64(v), w)
+	s.update(v, Hash64(v), w, 0)
+}
+
+// UpdateRange counts a value v (cut to MaxValueLen) of which at least w and
+// at most w+extra more occurrences were seen, for a caller seeding the
+// summary from another one whose counts are bounds: N grows by w, and v's
+// counter by w+extra with its Error by extra, so that Count stays an upper
+// bound and Count-Error a lower one. Any extra > 0 makes the summary inexact
+// (its floor stays what it was). w+extra = 0 does nothing.
+func (s *SpaceSaving) UpdateRange(v []byte, w, extra uint64) {
+	if w+extra == 0 {
+		return
+	}
+	if len(v) > MaxValueLen {
+		v = v[:MaxValueLen]
+	}
+	if extra > 0 && s.exact {
+		s.MarkInexactFloor(0)
+		if len(s.ctr) < s.m {
+			// Nothing was left out so far: no value lacks a counter.
+			s.floor = 0
+		}
+	}
+	s.update(v, Hash64(v), w, extra)
 }
 
 // UpdateHash is UpdateN for a caller that has already hashed the value: h
@@ -157,7 +209,7 @@ func (s *SpaceSaving) UpdateHash(v []byte, h, w uint64) {
 	if len(v) > MaxValueLen {
 		v = v[:MaxValueLen]
 	}
-	s.update(v, h, w)
+	s.update(v, h, w, 0)
 }
 
 // HashValue returns the hash UpdateHash expects for v: Hash64 of v cut to
@@ -169,26 +221,39 @@ func HashValue(v []byte) uint64 {
 	return Hash64(v)
 }
 
-// update counts w >= 1 occurrences of v (already cut), whose hash is h.
-func (s *SpaceSaving) update(v []byte, h, w uint64) {
+// update counts w occurrences of v (already cut), whose hash is h, and
+// extra more that may have happened (w+extra >= 1). A value without a
+// counter may already have occurred Floor() times: while the summary is
+// exact that is 0; otherwise its new counter, in a free slot or the evicted
+// smallest one, starts at Floor()+w+extra with Error Floor()+extra.
+func (s *SpaceSaving) update(v []byte, h, w, extra uint64) {
 	s.n += w
 	slot, idx := s.find(h, v)
 	if idx >= 0 {
-		s.ctr[idx].count += w
+		s.ctr[idx].count += w + extra
+		s.ctr[idx].err += extra
 		s.down(int(s.ctr[idx].pos))
 		return
 	}
 	if len(s.ctr) < s.m {
-		s.add(h, bytes.Clone(v), w, 0, slot)
+		floor := s.Floor()
+		s.add(h, bytes.Clone(v), floor+w+extra, floor+extra, slot)
 		return
 	}
-	// Evict the smallest counter (the newest among equals) for v.
+	// Evict the smallest counter (the newest among equals) for v: the
+	// evicted value, and any other without a counter, occurred at most
+	// floor times (Floor, which is 0 while exact: not so once this evicts).
 	idx = int(s.heap[0])
 	c := &s.ctr[idx]
+	floor := max(s.floor, c.count)
 	s.tableDelete(c.h, idx)
-	floor := c.count
+	// The value's buffer is reused, or allocated to its length (not by
+	// append's growth), so that a counter holds at most MaxValueLen bytes.
+	if cap(c.val) < len(v) {
+		c.val = make([]byte, 0, len(v))
+	}
 	c.h, c.val = h, append(c.val[:0], v...)
-	c.count, c.err = floor+w, floor
+	c.count, c.err = floor+w+extra, floor+extra
 	c.seq = s.seq
 	s.seq++
 	s.exact = false
@@ -400,11 +465,17 @@ func (s *SpaceSaving) Merge(o *SpaceSaving) {
 	if len(cands) > s.m {
 		cands = cands[:s.m]
 	}
+	// A value in neither summary occurred at most fs+fo times; one dropped
+	// here at most as often as the smallest kept counter.
+	var floor uint64
+	if !exact {
+		floor = fs + fo
+	}
 	// Counters are re-added in first-seen order whether or not any were
 	// dropped: their stamps order ties in TopK and in later merges.
 	slices.SortFunc(cands, func(a, b cand) int { return cmp.Compare(a.order, b.order) })
 	n := s.n + o.n
-	*s = SpaceSaving{m: s.m, n: n, exact: exact}
+	*s = SpaceSaving{m: s.m, n: n, exact: exact, floor: floor}
 	for _, c := range cands {
 		s.add(c.h, c.val, c.count, c.err, -1)
 	}
@@ -421,15 +492,22 @@ func (s *SpaceSaving) clone() *SpaceSaving {
 	return &c
 }
 
-// MarshalBinary encodes the summary (format version 1).
+// MarshalBinary encodes the summary (format version 1). The exact flag is
+// 1 for an exact summary, 0 for an inexact one with every counter taken and
+// no recorded floor, and 2, followed by the floor as a uvarint, for any other
+// inexact one (seeded with MarkInexact, MarkInexactFloor or UpdateRange).
 func (s *SpaceSaving) MarshalBinary() ([]byte, error) {
 	b := make([]byte, 0, 32+len(s.ctr)*24)
 	b = append(b, tagSpaceSaving, formatVersion1)
 	b = binary.AppendUvarint(b, uint64(s.m))
 	b = binary.AppendUvarint(b, s.n)
-	if s.exact {
+	switch {
+	case s.exact:
 		b = append(b, 1)
-	} else {
+	case s.floor > 0 || len(s.ctr) < s.m:
+		b = append(b, 2)
+		b = binary.AppendUvarint(b, s.floor)
+	default:
 		b = append(b, 0)
 	}
 	b = binary.AppendUvarint(b, uint64(len(s.ctr)))
@@ -446,21 +524,26 @@ func (s *SpaceSaving) MarshalBinary() ([]byte, error) {
 // UnmarshalBinary replaces s with the summary encoded in data by
 // MarshalBinary. It returns an error wrapping ErrCorrupt, leaving s
 // unchanged, when data is not such an encoding (duplicate values, errors over
-// counts, counts adding up to more than N, truncation).
+// counts, counts adding up to more than N (for an inexact summary, whose
+// counts UpdateRange may pad, their lower bounds Count-Error), truncation).
 func (s *SpaceSaving) UnmarshalBinary(data []byte) error {
 	d := decoder{b: data}
 	d.header(tagSpaceSaving)
 	m := d.count("capacity", MaxCapacity)
 	n := d.uvarint("n")
 	exact := d.bytes("exact flag", 1)
+	var floor uint64
+	if d.err == nil && exact[0] == 2 {
+		floor = d.uvarint("floor")
+	}
 	k := d.count("counter count", uint64(m))
 	if d.err != nil {
 		return d.err
 	}
-	if m < 1 || exact[0] > 1 || (exact[0] == 0 && k != m) {
+	if m < 1 || exact[0] > 2 || (exact[0] == 0 && k != m) {
 		return corrupt("capacity %d, %d counters, exact flag %d", m, k, exact[0])
 	}
-	t := SpaceSaving{m: m, n: n, exact: exact[0] == 1}
+	t := SpaceSaving{m: m, n: n, exact: exact[0] == 1, floor: floor}
 	var sum uint64
 	for range k {
 		count := d.uvarint("count")
@@ -469,10 +552,14 @@ func (s *SpaceSaving) UnmarshalBinary(data []byte) error {
 		if d.err != nil {
 			return d.err
 		}
-		if count == 0 || errBound > count || (t.exact && errBound != 0) || count > n-sum {
+		low := count
+		if !t.exact {
+			low = count - min(errBound, count)
+		}
+		if count == 0 || errBound > count || (t.exact && errBound != 0) || low > n-sum {
 			return corrupt("count %d, error %d, n %d", count, errBound, n)
 		}
-		sum += count
+		sum += low
 		h := Hash64(v)
 		if _, j := t.find(h, v); j >= 0 {
 			return corrupt("duplicate value %q", v)

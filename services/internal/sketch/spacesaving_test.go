@@ -3,6 +3,7 @@ package sketch
 import (
 	"bytes"
 	"errors"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -624,5 +625,124 @@ func checkBounds(t *testing.T, name string, s *SpaceSaving, truth map[string]uin
 		if !listed[v] && f > s.Floor() {
 			t.Errorf("%s: %q occurs %d times > Floor %d and is not listed", name, v, f, s.Floor())
 		}
+	}
+}
+
+// TestSpaceSavingMarkInexactFewerThanCapacity seeds a summary with fewer
+// values than counters, marks it inexact and continues the stream: a value
+// left out that comes back gets a free counter, which must start at Floor
+// so that its Count still bounds the true count (checked against an exact
+// oracle, also after a merge and a round trip through MarshalBinary).
+func TestSpaceSavingMarkInexactFewerThanCapacity(t *testing.T) {
+	tests := []struct {
+		name   string
+		m      int
+		seed   map[string]uint64 // exact counts fed before MarkInexact
+		left   map[string]uint64 // counts left out (each at most the smallest seed)
+		rest   []string          // the stream after the seed
+		wantFl uint64            // Floor right after MarkInexact
+	}{
+		{"left-out value returns", 4, map[string]uint64{"a": 10}, map[string]uint64{"b": 5}, []string{"b"}, 10},
+		{"several return and fill", 3, map[string]uint64{"a": 6, "c": 4}, map[string]uint64{"b": 4, "d": 1}, []string{"b", "d", "d", "e", "b"}, 4},
+		{"new values only", 5, map[string]uint64{"x": 3, "y": 2}, map[string]uint64{"z": 2}, []string{"p", "q", "p"}, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			truth := map[string]uint64{}
+			s := NewSpaceSaving(tc.m)
+			for _, v := range slices.Sorted(maps.Keys(tc.seed)) {
+				truth[v] = tc.seed[v]
+				s.UpdateN([]byte(v), tc.seed[v])
+			}
+			for v, c := range tc.left {
+				truth[v] = c
+			}
+			s.MarkInexact()
+			if s.Floor() != tc.wantFl {
+				t.Errorf("Floor() = %d after MarkInexact, want %d", s.Floor(), tc.wantFl)
+			}
+			for _, v := range tc.rest {
+				truth[v]++
+				s.Update([]byte(v))
+			}
+			checkBounds(t, "seeded", s, truth)
+			b, _ := s.MarshalBinary()
+			var c SpaceSaving
+			if err := c.UnmarshalBinary(b); err != nil {
+				t.Fatalf("UnmarshalBinary: %v", err)
+			}
+			if c.Floor() != s.Floor() || !itemsEqual(c.TopK(0), s.TopK(0)) {
+				t.Fatalf("round trip: Floor %d items %v, want %d %v", c.Floor(), c.TopK(0), s.Floor(), s.TopK(0))
+			}
+			checkBounds(t, "decoded", &c, truth)
+			o := NewSpaceSaving(tc.m)
+			o.Update([]byte("w"))
+			truth["w"]++
+			o.Merge(s)
+			checkBounds(t, "merged", o, truth)
+			o.Update([]byte("b"))
+			truth["b"]++
+			checkBounds(t, "merged and updated", o, truth)
+		})
+	}
+}
+
+// TestSpaceSavingUpdateRange checks that counts seeded with a range keep
+// Count an upper and Count-Error a lower bound of the true counts.
+func TestSpaceSavingUpdateRange(t *testing.T) {
+	tests := []struct {
+		name     string
+		m        int
+		w, extra uint64 // "a" occurred between w and w+extra times
+		truthA   uint64
+		rest     []string
+	}{
+		{"true count at the low end", 3, 5, 4, 5, []string{"a", "b"}},
+		{"true count at the high end", 2, 5, 4, 9, []string{"b", "c", "d", "a"}},
+		{"no extra stays exact", 3, 5, 0, 5, []string{"b"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := NewSpaceSaving(tc.m)
+			s.UpdateRange([]byte("a"), tc.w, tc.extra)
+			truth := map[string]uint64{"a": tc.truthA}
+			for _, v := range tc.rest {
+				truth[v]++
+				s.Update([]byte(v))
+			}
+			if tc.extra == 0 && len(truth) <= tc.m {
+				if !s.Exact() {
+					t.Fatal("UpdateRange with no extra made the summary inexact")
+				}
+				return
+			}
+			checkBounds(t, "ranged", s, truth)
+		})
+	}
+}
+
+// TestSpaceSavingEvictionBufferBounded checks that an evicted counter's
+// buffer, reused for a longer value, holds at most MaxValueLen bytes (not
+// append's growth), so that the per-counter memory charged is a bound.
+func TestSpaceSavingEvictionBufferBounded(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		before, after int // lengths of the evicted and the new value
+	}{
+		{"600 to 1024", 600, 1024},
+		{"300 to 1000", 300, 1000},
+		{"1 to 2000 (cut)", 1, 2000},
+		{"1024 to 10 (reused)", 1024, 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := NewSpaceSaving(1)
+			s.Update(bytes.Repeat([]byte("a"), tc.before))
+			s.Update(bytes.Repeat([]byte("b"), tc.after))
+			for i := range s.ctr {
+				if c := cap(s.ctr[i].val); c > MaxValueLen {
+					t.Fatalf("counter buffer cap %d > MaxValueLen %d", c, MaxValueLen)
+				}
+			}
+		})
 	}
 }
