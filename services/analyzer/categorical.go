@@ -460,9 +460,15 @@ func (c *catCol) runBytes() int64 {
 // Without runs the values are fed in the order they first appear in the
 // rows (entries are appended in that order, merged ones after), so that
 // SpaceSaving's ties still go to the value seen first. With runs they come
-// through the k-way merge in value order instead (bounded memory forbids
-// sorting them by row), so among values of equal counts the one kept or
-// listed first is the smaller one; their counts keep their guarantees.
+// through the k-way merge in value order instead: the first m+1 are held
+// back (as SpaceSaving keys, at most MaxTopBytes each, with hash, count and
+// first row: transient memory of about (m+1) x 1 KiB, like the sketch's
+// own bound) and, if the column has at most m distinct values, fed in
+// first-row order, so that the SpaceSaving, exact, breaks ties as the
+// report promises. With more, they are fed in value order (bounded memory
+// forbids sorting them all by row): among values of equal counts the one
+// kept or listed first is then the smaller one, in a summary that is not
+// exact anyway; their counts keep their guarantees.
 // All runs are read at once: at most 2 x fanIn + 1 open files.
 func (c *catCol) toSketch(ctx context.Context, m int) (int64, error) {
 	if c.sk != nil {
@@ -479,8 +485,30 @@ func (c *catCol) toSketch(ctx context.Context, m int) (int64, error) {
 		}
 	} else {
 		// The table is dropped next: its memory holds the order.
-		if err := c.eachDistinct(ctx, uint32Slice(c.slots), func(v []byte, count, _ int64) { sk.add(v, count) }); err != nil {
+		capacity := sk.ss.Capacity()
+		held := make([]heldTop, 0, min(capacity, 64)+1) // nil once more than capacity values were seen
+		overflow := false
+		err := c.eachDistinct(ctx, uint32Slice(c.slots), func(v []byte, count, first int64) {
+			key, h := sk.addExceptTop(v, count)
+			if overflow {
+				sk.ss.UpdateHash(key, h, uint64(count))
+				return
+			}
+			held = append(held, heldTop{key: bytes.Clone(key), h: h, count: count, first: first})
+			if len(held) > capacity {
+				// Too many to be exact: feed in value order from now on.
+				for _, e := range held {
+					sk.ss.UpdateHash(e.key, e.h, uint64(e.count))
+				}
+				held, overflow = nil, true
+			}
+		})
+		if err != nil {
 			return 0, err
+		}
+		slices.SortFunc(held, func(a, b heldTop) int { return cmp.Compare(a.first, b.first) })
+		for _, e := range held {
+			sk.ss.UpdateHash(e.key, e.h, uint64(e.count))
 		}
 	}
 	for _, r := range c.runs {
@@ -489,6 +517,15 @@ func (c *catCol) toSketch(ctx context.Context, m int) (int64, error) {
 	before := c.size
 	*c = catCol{last: -1, sk: sk, size: sketchBytes(m)}
 	return c.size - before, nil
+}
+
+// heldTop is a value toSketch holds back to feed a SpaceSaving in first-row
+// order: its key (the value as SpaceSaving gets it), hash, count and first
+// row.
+type heldTop struct {
+	key          []byte
+	h            uint64
+	count, first int64
 }
 
 // eachDistinct calls f with every distinct value of the column, in value
@@ -896,19 +933,34 @@ func newCatSketch(m int) *catSketch {
 // MaxTopBytes cut at a character boundary and marked with "…"), so that
 // what it keeps is always valid to report.
 func (s *catSketch) add(v []byte, w int64) {
+	key, h := s.addExceptTop(v, w)
+	s.ss.UpdateHash(key, h, uint64(w))
+}
+
+// addExceptTop counts w >= 1 occurrences of v in everything but the
+// SpaceSaving, and returns the key and hash (sketch.HashValue) the
+// SpaceSaving is to get them under: v itself, or v cut as a report shows it
+// in a buffer valid until the next call.
+func (s *catSketch) addExceptTop(v []byte, w int64) (key []byte, h uint64) {
 	n := int64(utf8.RuneCount(v))
 	if len(v) <= MaxTopBytes && len(v) <= sketch.MaxValueLen {
 		// One hash for both: Hash64 of a value SpaceSaving does not cut is
 		// its HashValue.
-		h := sketch.Hash64(v)
+		key, h = v, sketch.Hash64(v)
 		s.hll.UpdateHash(h)
-		s.ss.UpdateHash(v, h, uint64(w))
 	} else {
 		s.hll.Update(v)
 		s.buf = appendTopValue(s.buf[:0], v)
 		s.cut = true
-		s.ss.UpdateN(s.buf, uint64(w))
+		key, h = s.buf, sketch.HashValue(s.buf)
 	}
+	s.addLen(n, w)
+	return key, h
+}
+
+// addLen counts w occurrences of a value of n code points in the count and
+// lengths.
+func (s *catSketch) addLen(n, w int64) {
 	if s.count == 0 || n < s.minLen {
 		s.minLen = n
 	}
