@@ -718,6 +718,9 @@ type catSummary struct {
 type topEntry struct {
 	value        []byte
 	count, first int64
+	// long is set when the value was longer than MaxTopBytes, value being
+	// its cut form (set by catStream only).
+	long bool
 }
 
 // before reports whether a ranks above b: more frequent, or as frequent and
@@ -1134,8 +1137,12 @@ type catStream struct {
 	done       catSummary // the completed values, top aside
 	top        []topEntry // at most m completed values, a min-heap by rank: top[0] ranks lowest
 	hll        *sketch.HLL
-	cut        bool  // some value was longer than MaxTopBytes
-	size       int64 // memory charged: streamBytes(m) and the two copies
+	cut        bool // some value was longer than MaxTopBytes
+	// cutMass is the number of occurrences of the completed values (done)
+	// longer than MaxTopBytes: what toSketch needs to bound the counts of
+	// their cut forms.
+	cutMass int64
+	size    int64 // memory charged: streamBytes(m) and the two copies
 }
 
 // newCatStream returns an empty stream keeping m top values.
@@ -1196,7 +1203,11 @@ func (s *catStream) complete() {
 	if s.done.unique == 1 {
 		s.firstCount = s.lastCount
 	}
-	s.offer(s.last, s.lastCount, s.lastFirst)
+	long := len(s.last) > MaxTopBytes
+	if long {
+		s.cutMass += s.lastCount
+	}
+	s.offer(s.last, s.lastCount, s.lastFirst, long)
 	s.lastCount = 0
 }
 
@@ -1204,8 +1215,8 @@ func (s *catStream) complete() {
 // the value is cut as a report shows it (topValue). When top is full, a
 // value that does not beat the lowest-ranked one costs one comparison: in
 // an all-distinct column every value after the first m does not.
-func (s *catStream) offer(v []byte, count, first int64) {
-	e := topEntry{count: count, first: first}
+func (s *catStream) offer(v []byte, count, first int64, long bool) {
+	e := topEntry{count: count, first: first, long: long}
 	if len(s.top) < s.m {
 		e.value = setTopValue(nil, v)
 		s.top = append(s.top, e)
@@ -1291,7 +1302,7 @@ func (s *catStream) summary() (catSummary, []topEntry) {
 	cands := slices.Clone(s.top)
 	if s.lastCount > 0 {
 		sum.addLen(s.lastLen, s.lastCount)
-		cands = append(cands, topEntry{value: setTopValue(nil, s.last), count: s.lastCount, first: s.lastFirst})
+		cands = append(cands, topEntry{value: setTopValue(nil, s.last), count: s.lastCount, first: s.lastFirst, long: len(s.last) > MaxTopBytes})
 	}
 	return sum, cands
 }
@@ -1322,6 +1333,17 @@ func rankOrder(a, b topEntry) int {
 // the value seen first), marked inexact if the stream has other values,
 // whose counts are at most the smallest fed (the SpaceSaving's Floor); and
 // the exact count and lengths. The stream must not be used afterwards.
+//
+// The SpaceSaving counts a value longer than MaxTopBytes under its cut form
+// (catSketch.add), which stands for every value sharing it, while the stream
+// ranked full values: values left out may share the cut form of a value
+// fed. Their occurrences number at most leftCut, the occurrences of long
+// values minus those of the long values fed. So each cut form fed, or any
+// fed value that could equal a cut form (mayBeCut), gets leftCut more as
+// count and error (once per form: UpdateRange), and leftCut is also a floor
+// for the cut forms not fed at all (MarkInexactFloor): every Count stays an
+// upper bound and Count-Error a lower one, at the price of errors of up to
+// leftCut when a long value's prefix is shared.
 func (s *catStream) toSketch() *catSketch {
 	sum, cands := s.summary()
 	if len(cands) > s.m {
@@ -1331,13 +1353,38 @@ func (s *catStream) toSketch() *catSketch {
 	slices.SortFunc(cands, func(a, b topEntry) int { return cmp.Compare(a.first, b.first) })
 	sk := &catSketch{hll: s.hll, ss: sketch.NewSpaceSaving(s.m), cut: s.cut,
 		count: sum.count, minLen: sum.minLen, maxLen: sum.maxLen, sumLen: sum.sumLen}
+	leftCut := s.cutMass
+	if s.lastCount > 0 && len(s.last) > MaxTopBytes {
+		leftCut += s.lastCount
+	}
 	for _, e := range cands {
-		sk.ss.UpdateN(e.value, uint64(e.count))
+		if e.long {
+			leftCut -= e.count
+		}
+	}
+	var padded map[string]bool // cut forms already given leftCut
+	if leftCut > 0 {
+		padded = make(map[string]bool)
+	}
+	for _, e := range cands {
+		var extra uint64
+		if leftCut > 0 && mayBeCut(e.value) && !padded[string(e.value)] {
+			padded[string(e.value)] = true
+			extra = uint64(leftCut)
+		}
+		sk.ss.UpdateRange(e.value, uint64(e.count), extra)
 	}
 	if sum.unique > int64(len(cands)) {
-		sk.ss.MarkInexact()
+		sk.ss.MarkInexactFloor(uint64(max(leftCut, 0)))
 	}
 	return sk
+}
+
+// mayBeCut reports whether a SpaceSaving key could be the cut form of a
+// value longer than MaxTopBytes (appendTopValue): it ends with "…" and is
+// long enough.
+func mayBeCut(key []byte) bool {
+	return len(key) > MaxTopBytes-len("…")-utf8.UTFMax && bytes.HasSuffix(key, []byte("…"))
 }
 
 // merge folds o, the stream of the rows that follow s's (rowOffset rows
@@ -1364,6 +1411,9 @@ func (s *catStream) merge(o *catStream, rowOffset int64) int64 {
 		o.done.unique--
 		o.done.count -= o.firstCount
 		o.done.sumLen -= n * o.firstCount
+		if len(o.firstVal) > MaxTopBytes {
+			o.cutMass -= o.firstCount
+		}
 		o.removeTop(o.firstRow)
 	}
 	if s.lastCount == 0 {
@@ -1371,9 +1421,10 @@ func (s *catStream) merge(o *catStream, rowOffset int64) int64 {
 	}
 	s.complete()
 	s.done.mergeLens(&o.done)
+	s.cutMass += o.cutMass
 	for i := range o.top {
 		e := &o.top[i]
-		s.offer(e.value, e.count, e.first+rowOffset)
+		s.offer(e.value, e.count, e.first+rowOffset, e.long)
 	}
 	s.last = copyValue(s.last, o.last)
 	s.lastCount, s.lastFirst, s.lastLen = o.lastCount, o.lastFirst+rowOffset, o.lastLen

@@ -1,7 +1,9 @@
 package analyzer
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"testing"
 )
 
@@ -52,6 +54,113 @@ func TestRunsToSketchTieOrder(t *testing.T) {
 			}
 			if st.Top != tc.want {
 				t.Fatalf("top %q (values %v), want %q (seen first)", st.Top, st.TopValues, tc.want)
+			}
+		})
+	}
+}
+
+// TestStreamToSketchCutBounds checks that a stream of values longer than
+// MaxTopBytes that share their cut form, converted to sketches when a value
+// comes out of order, reports for the cut value a freq that bounds from
+// above the number of values it stands for, overstated by at most
+// top_values_max_error, although the stream kept only m of the full values.
+func TestStreamToSketchCutBounds(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		distinct int // values sharing a 1100-byte prefix, each once, ascending
+		m        int // SpaceSaving counters (stream's top values)
+	}{
+		{"100-values-64-counters", 100, 64},
+		{"65-values-64-counters", 65, 64},
+		{"300-values-64-counters", 300, 64},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			prefix := bytes.Repeat([]byte("x"), 1100)
+			val := func(i int) []byte { return append(bytes.Clone(prefix), fmt.Sprintf("%04d", i)...) }
+			c := newCatCol()
+			row := int64(0)
+			for i := range tc.distinct {
+				c.add(val(i), row)
+				row++
+			}
+			c.toStream(tc.m)
+			c.add(val(tc.distinct/2), row) // out of order
+			if c.sk == nil {
+				t.Fatal("not sketched")
+			}
+			st := c.sk.stats()
+			want := int64(tc.distinct + 1) // every value has the same cut form
+			if st.TopValuesExact {
+				t.Errorf("top_values_exact with cut values")
+			}
+			if st.Freq < want || st.Freq-want > st.TopValuesMaxError {
+				t.Fatalf("freq %d, true count %d, max error %d", st.Freq, want, st.TopValuesMaxError)
+			}
+		})
+	}
+}
+
+// TestStreamToSketchOracle converts streams mixing short values and long
+// ones (sharing cut forms) to sketches, continues them out of order, and
+// checks the SpaceSaving against an exact count by cut form: every listed
+// Count bounds the truth from above and Count-Error from below, and every
+// value not listed occurs at most Floor times.
+func TestStreamToSketchOracle(t *testing.T) {
+	long := func(p byte, i int) string { return string(bytes.Repeat([]byte{p}, 1100)) + fmt.Sprintf("%04d", i) }
+	for _, tc := range []struct {
+		name  string
+		m     int
+		short int // short values "a0000".., each 5 times, ascending
+		long  int // long values sharing one cut form, each once, after them
+		then  []string
+	}{
+		{"long ones left out come back", 64, 64, 10, []string{long('z', 3), long('z', 3), "a0001"}},
+		{"long ones kept and left out", 64, 10, 100, []string{long('z', 99), "b", long('z', 0)}},
+		{"all long", 64, 0, 200, []string{long('z', 5)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			truth := map[string]uint64{}
+			key := func(v string) string {
+				if len(v) > MaxTopBytes {
+					return topValue([]byte(v))
+				}
+				return v
+			}
+			c := newCatCol()
+			row := int64(0)
+			feed := func(v string) {
+				truth[key(v)]++
+				c.add([]byte(v), row)
+				row++
+			}
+			for i := range tc.short {
+				for range 5 {
+					feed(fmt.Sprintf("a%04d", i))
+				}
+			}
+			for i := range tc.long {
+				feed(long('z', i))
+			}
+			c.toStream(tc.m)
+			for _, v := range tc.then {
+				feed(v)
+			}
+			if c.sk == nil {
+				t.Fatal("not sketched")
+			}
+			ss := c.sk.ss
+			listed := map[string]bool{}
+			for _, it := range ss.TopK(0) {
+				f := truth[string(it.Value)]
+				listed[string(it.Value)] = true
+				if it.Count < f || it.Count-it.Error > f || it.Error > ss.MaxError() {
+					t.Errorf("%.12q…: count %d error %d (max %d), occurs %d", it.Value, it.Count, it.Error, ss.MaxError(), f)
+				}
+			}
+			for v, f := range truth {
+				if !listed[v] && f > ss.Floor() {
+					t.Errorf("%.12q…: occurs %d > Floor %d, not listed", v, f, ss.Floor())
+				}
 			}
 		})
 	}
