@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"os"
@@ -372,7 +373,10 @@ func (c *catCol) order(perm []uint32) []uint32 {
 // sketches (toSketch). With it, it writes the entries to a run sorted by
 // value, unless the run, and the compaction it may trigger, would take the
 // bytes written to spill files past their bound (tempFiles.allow): then it
-// converts the column to sketches too. A column already converted (stream
+// converts the column to sketches too. That estimate is only a first check:
+// compaction may merge several rounds, so compactRuns checks each merge
+// against the bound, and a merge refused (errSpillFull) converts the column,
+// runs included, to sketches as well. A column already converted (stream
 // or sketches) has nothing to free.
 func (c *catCol) spill(ctx context.Context, t *tempFiles, fanIn int, pol catPolicy) (int64, error) {
 	if c.sk != nil || c.st != nil {
@@ -435,7 +439,12 @@ func (c *catCol) spill(ctx context.Context, t *tempFiles, fanIn int, pol catPoli
 	*c = *newCatCol()
 	c.runs = runs
 	if len(c.runs) > 2*fanIn {
-		c.runs, err = compactRuns(c.runs, fanIn, fanIn, func(rs []run) (run, error) { return mergeEntryRuns(ctx, t, rs) })
+		c.runs, err = compactRuns(t, c.runs, fanIn, fanIn, func(rs []run) (run, error) { return mergeEntryRuns(ctx, t, rs) })
+		if errors.Is(err, errSpillFull) {
+			// No room for the compaction: the runs go to sketches.
+			d, err := c.toSketch(ctx, pol.ssCap)
+			return freed + d, err
+		}
 	}
 	return freed, err
 }
@@ -667,7 +676,8 @@ func (c *catCol) merge(o *catCol, rowOffset int64, m int) (int64, error) {
 // in memory use. Ties for the most frequent value go to the value that
 // appears first in the file. A column with more runs than one merge reads
 // compacts them first; if that would take the spill files past their bound
-// it is converted to sketches instead (for good: later calls agree).
+// (estimated first, then checked before each merge by compactRuns) it is
+// converted to sketches instead (for good: later calls agree).
 func (c *catCol) stats(ctx context.Context, t *tempFiles, fanIn int, pol catPolicy) (*typev1.CategoricalStats, int64, error) {
 	if c.st != nil {
 		return c.st.stats(), 0, nil
@@ -691,7 +701,15 @@ func (c *catCol) stats(ctx context.Context, t *tempFiles, fanIn int, pol catPoli
 		return sum.stats(), 0, nil
 	}
 	var err error
-	if c.runs, err = compactRuns(c.runs, fanIn-1, fanIn, func(rs []run) (run, error) { return mergeEntryRuns(ctx, t, rs) }); err != nil {
+	c.runs, err = compactRuns(t, c.runs, fanIn-1, fanIn, func(rs []run) (run, error) { return mergeEntryRuns(ctx, t, rs) })
+	if errors.Is(err, errSpillFull) {
+		// No room for the compaction after all: sketches, for good.
+		if d, err = c.toSketch(ctx, pol.ssCap); err != nil {
+			return nil, 0, err
+		}
+		return c.sk.stats(), d, nil
+	}
+	if err != nil {
 		return nil, 0, err
 	}
 	// A separate order: the table must stay valid for later calls.

@@ -3,7 +3,9 @@ package analyzer
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -161,6 +163,99 @@ func TestStreamToSketchOracle(t *testing.T) {
 				if !listed[v] && f > ss.Floor() {
 					t.Errorf("%.12q…: occurs %d > Floor %d, not listed", v, f, ss.Floor())
 				}
+			}
+		})
+	}
+}
+
+// TestMaxSpillBytesHolds checks that the spill files never exceed
+// MaxSpillBytes, whatever the fan-in and the bound, when compaction merges
+// several rounds (and re-merges merged runs): the column goes to sketches
+// instead.
+func TestMaxSpillBytesHolds(t *testing.T) {
+	header, lines := genCSV(5, 20000)
+	data := header + strings.Join(lines, "")
+	for _, fan := range []int{2, 3, 4} {
+		t.Run(fmt.Sprintf("fanIn-%d", fan), func(t *testing.T) {
+			for ms := int64(8 << 10); ms <= 2<<20; ms = ms * 5 / 4 {
+				cfg := Config{MemoryBudget: 32 << 10, TempDir: t.TempDir(), fanIn: fan, ExactCategorical: true, MaxSpillBytes: ms}
+				p := analyzePartial(t, data, true, cfg)
+				report(t, p, nil)
+				if p.tmp.written > ms {
+					t.Errorf("MaxSpillBytes %d: wrote %d bytes of spill files", ms, p.tmp.written)
+				}
+				p.Close()
+			}
+		})
+	}
+}
+
+// TestCompactRunsChecksEachMerge checks that compactRuns refuses a merge
+// whose output could pass the spill files' bound, returning errSpillFull
+// with every run still readable, and merges when the bound allows.
+func TestCompactRunsChecksEachMerge(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		room     int64 // bytes allowed beyond those of the runs written
+		wantRuns int   // runs left
+		wantFull bool
+	}{
+		{"no room", 0, 4, true},
+		{"room for one merge", 40, 3, true},
+		{"room for all", 1 << 20, 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			tf := &tempFiles{parent: t.TempDir(), maxBytes: 1 << 20}
+			defer tf.close()
+			var runs []run
+			for i := range 4 {
+				rw, err := newRunWriter(tf)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, v := range []string{"a", "b", fmt.Sprintf("v%d", i)} {
+					if err := rw.writeEntry([]byte(v), 1, int64(i)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				r, err := rw.finish()
+				if err != nil {
+					t.Fatal(err)
+				}
+				runs = append(runs, r)
+			}
+			tf.maxBytes = tf.written + tc.room
+			got, err := compactRuns(tf, runs, 1, 2, func(rs []run) (run, error) { return mergeEntryRuns(ctx, tf, rs) })
+			if full := errors.Is(err, errSpillFull); full != tc.wantFull || (err != nil && !full) {
+				t.Fatalf("compactRuns error %v, want errSpillFull %v", err, tc.wantFull)
+			}
+			if len(got) != tc.wantRuns {
+				t.Fatalf("%d runs left, want %d", len(got), tc.wantRuns)
+			}
+			if tf.written > tf.maxBytes {
+				t.Fatalf("wrote %d bytes, bound %d", tf.written, tf.maxBytes)
+			}
+			var total int64
+			for _, r := range got {
+				rr, err := openRun(r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for {
+					_, count, _, ok, err := rr.readEntry()
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !ok {
+						break
+					}
+					total += count
+				}
+				rr.close()
+			}
+			if total != 12 {
+				t.Fatalf("runs hold %d values, want 12", total)
 			}
 		})
 	}

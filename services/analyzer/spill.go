@@ -79,16 +79,29 @@ func (t *tempFiles) close() error {
 	return errors.Join(errs...)
 }
 
+// errSpillFull reports that a merge of runs was not started because its
+// output could take the spill files past their bound (Config.MaxSpillBytes):
+// the caller converts the column to sketches instead.
+var errSpillFull = errors.New("spill files would exceed their bound")
+
 // compactRuns merges runs until at most limit remain, each time the fanIn
 // (or fewer) smallest into one, so that every value is rewritten a
 // logarithmic number of times. merge writes the merged run; the merged files
 // are removed. The order of runs does not matter: categorical runs carry
 // their row offsets.
-func compactRuns(runs []run, limit, fanIn int, merge func([]run) (run, error)) ([]run, error) {
+//
+// Before each merge it checks that the merged run, at most mergedBound of
+// its inputs, stays within the spill files' bound (t.allow); if not it
+// returns the runs as they are (every one still valid, earlier merges
+// done) and an error wrapping errSpillFull.
+func compactRuns(t *tempFiles, runs []run, limit, fanIn int, merge func([]run) (run, error)) ([]run, error) {
 	limit = max(limit, 1)
 	for len(runs) > limit {
 		group := min(len(runs)-limit+1, fanIn)
 		slices.SortFunc(runs, func(a, b run) int { return cmp.Compare(a.n, b.n) })
+		if need := mergedBound(runs[:group]); !t.allow(need) {
+			return runs, fmt.Errorf("merge %d runs (up to %d bytes, %d of %d written): %w", group, need, t.written, t.maxBytes, errSpillFull)
+		}
 		merged, err := merge(runs[:group])
 		if err != nil {
 			return runs, err
@@ -161,6 +174,21 @@ func (rw *runWriter) finish() (run, error) {
 	}
 	rw.t.written += rw.size
 	return run{path: rw.f.Name(), n: rw.n, size: rw.size}, nil
+}
+
+// mergedBound bounds the size of the run merging runs writes: their sizes,
+// plus for a run with a row offset the growth of each entry's first row by
+// it (a uvarint of a+b is at most as long as those of a and b together).
+// Equal values merge into one entry, whose count is no longer than theirs.
+func mergedBound(runs []run) int64 {
+	var n int64
+	for _, r := range runs {
+		n += r.size
+		if r.rowOffset > 0 {
+			n += r.n * int64(uvarintLen(uint64(r.rowOffset)))
+		}
+	}
+	return n
 }
 
 // runsBytes returns the total size of runs.
