@@ -53,6 +53,11 @@ func TestPipelineEqualsSequential(t *testing.T) {
 	twoBad := slices.Clone(lines)
 	twoBad[4000] = "2026-03-02T14:00:00Z,S1,1.5,bad,true,2026-03-01,x,\n"
 	twoBad[3000] = "2026-03-02T14:00:00Z,S1,nope,bad,true,2026-03-01,x,\n"
+	// A right column (qty) bad on an earlier row than a left one (price):
+	// the earlier row wins although its bad column is further right.
+	rightFirst := slices.Clone(lines)
+	rightFirst[5000] = "2026-03-02T14:00:00Z,S1,1.5,bad,true,2026-03-01,x,\n"
+	rightFirst[5001] = "2026-03-02T14:00:00Z,S1,oops,7,true,2026-03-01,x,\n"
 	badCount := slices.Clone(lines)
 	badCount[6000] = "a,b\n"
 	for _, tc := range []struct {
@@ -70,6 +75,7 @@ func TestPipelineEqualsSequential(t *testing.T) {
 		// The first bad row wins, and in it the leftmost bad column, however
 		// the columns are shared out.
 		{"two-bad-columns", header + strings.Join(twoBad, ""), 0, false, `record 3002: column 3 ("price"): "nope" is not a number`},
+		{"right-column-earlier-row", header + strings.Join(rightFirst, ""), 0, false, `record 5002: column 4 ("qty"): "bad" is not an integer`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var reps []string
