@@ -260,3 +260,161 @@ func TestCompactRunsChecksEachMerge(t *testing.T) {
 		})
 	}
 }
+
+// TestStreamMergeToSketchOracle merges two streams of long values sharing a
+// cut form (in order, the boundary value possibly split between them),
+// converts the result to sketches with a value out of order, and checks the
+// SpaceSaving against an exact count by cut form, as
+// TestStreamToSketchOracle does: the mass of long values carries through
+// the merge.
+func TestStreamMergeToSketchOracle(t *testing.T) {
+	long := func(i int) string { return string(bytes.Repeat([]byte("q"), 1030)) + fmt.Sprintf("%04d", i) }
+	for _, tc := range []struct {
+		name      string
+		left      []int // indexes of the long values of the first part, ascending
+		right     []int // of the second part, each at least the left's last
+		shortLeft int   // short values "a0000".. (each 3 times) before the left's long ones
+	}{
+		{"disjoint", seq(0, 50), seq(50, 130), 0},
+		{"boundary value split", seq(0, 50), seq(49, 130), 0},
+		{"short values kept", seq(0, 30), seq(30, 100), 70},
+		{"right one value", seq(0, 80), []int{79}, 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			truth := map[string]uint64{}
+			key := func(v string) string {
+				if len(v) > MaxTopBytes {
+					return topValue([]byte(v))
+				}
+				return v
+			}
+			build := func(short int, idx []int) *catCol {
+				c := newCatCol()
+				row := int64(0)
+				add := func(v string) {
+					truth[key(v)]++
+					c.add([]byte(v), row)
+					row++
+				}
+				for i := range short {
+					for range 3 {
+						add(fmt.Sprintf("a%04d", i))
+					}
+				}
+				for _, i := range idx {
+					add(long(i))
+				}
+				c.toStream(64)
+				return c
+			}
+			c := build(tc.shortLeft, tc.left)
+			o := build(0, tc.right)
+			rows := int64(3*tc.shortLeft + len(tc.left))
+			if _, err := c.merge(o, rows, 64); err != nil {
+				t.Fatal(err)
+			}
+			if c.st == nil {
+				t.Fatal("merge of streams in order is not a stream")
+			}
+			for _, v := range []string{long(3), "a0000"} { // out of order
+				truth[key(v)]++
+				c.add([]byte(v), rows)
+				rows++
+			}
+			if c.sk == nil {
+				t.Fatal("not sketched")
+			}
+			ss := c.sk.ss
+			listed := map[string]bool{}
+			for _, it := range ss.TopK(0) {
+				f := truth[string(it.Value)]
+				listed[string(it.Value)] = true
+				if it.Count < f || it.Count-it.Error > f || it.Error > ss.MaxError() {
+					t.Errorf("%.12q…: count %d error %d (max %d), occurs %d", it.Value, it.Count, it.Error, ss.MaxError(), f)
+				}
+			}
+			for v, f := range truth {
+				if !listed[v] && f > ss.Floor() {
+					t.Errorf("%.12q…: occurs %d > Floor %d, not listed", v, f, ss.Floor())
+				}
+			}
+		})
+	}
+}
+
+// seq returns the integers lo, lo+1, ..., hi-1.
+func seq(lo, hi int) []int {
+	s := make([]int, 0, hi-lo)
+	for i := lo; i < hi; i++ {
+		s = append(s, i)
+	}
+	return s
+}
+
+// TestRunsToSketchManyValues converts spilled columns with more distinct
+// values than counters (fed in value order past the first m+1) and with
+// exactly as many (held back and fed by first row), and checks the
+// SpaceSaving against an exact oracle.
+func TestRunsToSketchManyValues(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		distinct  int
+		wantExact bool
+	}{
+		{"m values", 64, true},
+		{"m+1 values", 65, false},
+		{"many values", 500, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			tf := &tempFiles{parent: t.TempDir(), maxBytes: 1 << 20}
+			defer tf.close()
+			pol := catPolicy{exact: true, ssCap: 64}
+			truth := map[string]uint64{}
+			c := newCatCol()
+			row := int64(0)
+			for i := range tc.distinct {
+				// Descending values, counts 1..3, so value order is not row order.
+				v := fmt.Sprintf("v%05d", tc.distinct-i)
+				for range 1 + i%3 {
+					truth[v]++
+					c.add([]byte(v), row)
+					row++
+				}
+				if i == tc.distinct/2 {
+					if _, err := c.spill(ctx, tf, 8, pol); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if _, err := c.toSketch(ctx, pol.ssCap); err != nil {
+				t.Fatal(err)
+			}
+			st := c.sk.stats()
+			if st.TopValuesExact != tc.wantExact {
+				t.Fatalf("top_values_exact %v, want %v", st.TopValuesExact, tc.wantExact)
+			}
+			ss := c.sk.ss
+			listed := map[string]bool{}
+			for _, it := range ss.TopK(0) {
+				f := truth[string(it.Value)]
+				listed[string(it.Value)] = true
+				if it.Count < f || it.Count-it.Error > f || it.Error > ss.MaxError() {
+					t.Errorf("%q: count %d error %d (max %d), occurs %d", it.Value, it.Count, it.Error, ss.MaxError(), f)
+				}
+			}
+			for v, f := range truth {
+				if !listed[v] && f > ss.Floor() {
+					t.Errorf("%q: occurs %d > Floor %d, not listed", v, f, ss.Floor())
+				}
+			}
+			if tc.wantExact {
+				// Ties go to the value seen first: v00064 (count 1) was first,
+				// and of count 3 the first is row 2's value.
+				if want := fmt.Sprintf("v%05d", tc.distinct-2); st.Top != want {
+					t.Errorf("top %q, want %q (first of the most frequent)", st.Top, want)
+				}
+			}
+		})
+	}
+}
