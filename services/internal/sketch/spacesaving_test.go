@@ -384,6 +384,9 @@ func TestSpaceSavingUnmarshalRejects(t *testing.T) {
 		{"error over count", mutate(7, 2)},
 		{"more counters than capacity", mutate(2, 1)},
 		{"inexact but not full", append([]byte{tagSpaceSaving, 1, 3, 2, 0}, good[5:]...)},
+		{"unknown exact flag", mutate(4, 3)},
+		{"floor flag, floor truncated", append([]byte{tagSpaceSaving, 1, 3, 2, 2}, 0x80)},
+		{"floor flag, lower bounds over n", append([]byte{tagSpaceSaving, 1, 3, 1, 2, 0}, good[5:]...)},
 		{"truncated", good[:len(good)-1]},
 		{"trailing byte", append(slices.Clone(good), 0)},
 	}
