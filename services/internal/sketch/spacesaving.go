@@ -43,10 +43,14 @@ type Item struct {
 //
 // These hold after any sequence of Merge calls, with N the total of the
 // merged streams. Values are cut to MaxValueLen bytes (a caller contract:
-// longer values are counted by their prefix).
+// longer values are counted by their prefix). A summary seeded from another
+// one (MarkInexact, MarkInexactFloor, UpdateRange) keeps the bounds on
+// Count, Count-Error and Floor, but its errors and Floor may exceed N/m by
+// the seed's own bounds; MaxError then reports the larger figure.
 //
-// Memory: m counters, each with its value's bytes (reused on eviction) and
-// about 80 bytes of bookkeeping. Update does not allocate in steady state.
+// Memory: m counters, each with its value's bytes (at most MaxValueLen:
+// reused on eviction, or allocated to the new value's length) and about 80
+// bytes of bookkeeping. Update does not allocate in steady state.
 //
 // A SpaceSaving is not safe for concurrent use. Make one with
 // NewSpaceSaving; the zero value is only a target for UnmarshalBinary.
