@@ -29,8 +29,10 @@
 // approximate with its relative standard error (0.81%), and a SpaceSaving
 // summary (sketch.SpaceSaving) of the most frequent values, whose counts the
 // report marks as upper bounds with the most they overstate (N/m for N values
-// and m counters, m between 64 and 1024 by the budget, see sketchCapacity);
-// every value more frequent than that is listed. Its count and lengths stay
+// and m counters, m between 64 and 1024 by the budget, see sketchCapacity;
+// more when values longer than 1 KiB, which are counted by their first
+// KiB, could not all be fed to it); every value more frequent than that is
+// listed. Its count and lengths stay
 // exact. With Config.ExactCategorical the column instead goes to sorted runs
 // in temporary files that are k-way merged at the end, so that its figures
 // stay exact, until the spill files would pass Config.MaxSpillBytes: then it
