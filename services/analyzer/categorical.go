@@ -725,11 +725,48 @@ const TopValues = 10
 // catSummary folds the distinct values of a column, each with its count and
 // the row it first appears in, into the column's statistics.
 type catSummary struct {
-	unique         int64
+	unique int64
+	lengths
+	top []topEntry
+}
+
+// lengths are the count of a column's values and their lengths in code
+// points, repeats included.
+type lengths struct {
 	count          int64 // values, repeats included
 	minLen, maxLen int64
 	sumLen         int64 // code points over all values, repeats included
-	top            []topEntry
+}
+
+// addLen counts w >= 1 occurrences of a value of n code points.
+func (l *lengths) addLen(n, w int64) {
+	if l.count == 0 || n < l.minLen {
+		l.minLen = n
+	}
+	l.maxLen = max(l.maxLen, n)
+	l.count += w
+	l.sumLen += n * w
+}
+
+// mergeLengths adds o's values to l's.
+func (l *lengths) mergeLengths(o lengths) {
+	if o.count == 0 {
+		return
+	}
+	if l.count == 0 || o.minLen < l.minLen {
+		l.minLen = o.minLen
+	}
+	l.maxLen = max(l.maxLen, o.maxLen)
+	l.count += o.count
+	l.sumLen += o.sumLen
+}
+
+// fill sets the length figures of st.
+func (l *lengths) fill(st *typev1.CategoricalStats) {
+	st.MinLength, st.MaxLength = l.minLen, l.maxLen
+	if l.count > 0 {
+		st.MeanLength = proto.Float64(float64(l.sumLen) / float64(l.count))
+	}
 }
 
 // topEntry is a candidate for the most frequent values.
@@ -771,44 +808,25 @@ func (s *catSummary) add(v []byte, count, first int64) {
 // addLen folds the figures other than the top values of one distinct value
 // of n code points that occurs count times.
 func (s *catSummary) addLen(n, count int64) {
-	if s.unique == 0 || n < s.minLen {
-		s.minLen = n
-	}
-	if n > s.maxLen {
-		s.maxLen = n
-	}
 	s.unique++
-	s.count += count
-	s.sumLen += n * count
+	s.lengths.addLen(n, count)
 }
 
 // mergeLens folds o's figures other than the top values into s, for
 // summaries of disjoint sets of distinct values.
 func (s *catSummary) mergeLens(o *catSummary) {
-	if o.unique == 0 {
-		return
-	}
-	if s.unique == 0 || o.minLen < s.minLen {
-		s.minLen = o.minLen
-	}
-	s.maxLen = max(s.maxLen, o.maxLen)
 	s.unique += o.unique
-	s.count += o.count
-	s.sumLen += o.sumLen
+	s.mergeLengths(o.lengths)
 }
 
 // stats returns the figures.
 func (s *catSummary) stats() *typev1.CategoricalStats {
 	st := &typev1.CategoricalStats{
 		Unique:         s.unique,
-		MinLength:      s.minLen,
-		MaxLength:      s.maxLen,
 		Distinct:       &typev1.DistinctCount{Value: s.unique, Exact: true},
 		TopValuesExact: true,
 	}
-	if s.count > 0 {
-		st.MeanLength = proto.Float64(float64(s.sumLen) / float64(s.count))
-	}
+	s.fill(st)
 	for i, e := range s.top {
 		if i == 0 {
 			st.Top, st.Freq = string(e.value), e.count
@@ -930,12 +948,10 @@ func sketchCapacity(budget int64, ncat int) int {
 // the distinct count, a SpaceSaving for the most frequent values, and the
 // count and code-point lengths, which stay exact.
 type catSketch struct {
-	hll            *sketch.HLL
-	ss             *sketch.SpaceSaving
-	count          int64 // values, repeats included
-	minLen, maxLen int64
-	sumLen         int64  // code points over all values, repeats included
-	buf            []byte // a long value cut for ss
+	hll *sketch.HLL
+	ss  *sketch.SpaceSaving
+	lengths
+	buf []byte // a long value cut for ss
 	// cut is set once a value longer than MaxTopBytes was cut for ss, so
 	// that ss may hold fewer values than there are distinct ones.
 	cut bool
@@ -979,30 +995,12 @@ func (s *catSketch) addExceptTop(v []byte, w int64) (key []byte, h uint64) {
 	return key, h
 }
 
-// addLen counts w occurrences of a value of n code points in the count and
-// lengths.
-func (s *catSketch) addLen(n, w int64) {
-	if s.count == 0 || n < s.minLen {
-		s.minLen = n
-	}
-	if n > s.maxLen {
-		s.maxLen = n
-	}
-	s.count += w
-	s.sumLen += n * w
-}
-
 // merge folds o into s; o's values count as seen after s's.
 func (s *catSketch) merge(o *catSketch) {
 	if o.count == 0 {
 		return
 	}
-	if s.count == 0 || o.minLen < s.minLen {
-		s.minLen = o.minLen
-	}
-	s.maxLen = max(s.maxLen, o.maxLen)
-	s.count += o.count
-	s.sumLen += o.sumLen
+	s.mergeLengths(o.lengths)
 	s.cut = s.cut || o.cut
 	s.hll.Merge(o.hll)
 	s.ss.Merge(o.ss)
@@ -1024,15 +1022,11 @@ func (s *catSketch) stats() *typev1.CategoricalStats {
 	}
 	st := &typev1.CategoricalStats{
 		Unique:            distinct.Value,
-		MinLength:         s.minLen,
-		MaxLength:         s.maxLen,
 		Distinct:          distinct,
 		TopValuesExact:    s.ss.Exact() && !s.cut,
 		TopValuesMaxError: int64(s.ss.MaxError()),
 	}
-	if s.count > 0 {
-		st.MeanLength = proto.Float64(float64(s.sumLen) / float64(s.count))
-	}
+	s.fill(st)
 	for i, it := range items {
 		v := topValue(it.Value)
 		if i == 0 {
@@ -1369,8 +1363,7 @@ func (s *catStream) toSketch() *catSketch {
 		cands = cands[:s.m]
 	}
 	slices.SortFunc(cands, func(a, b topEntry) int { return cmp.Compare(a.first, b.first) })
-	sk := &catSketch{hll: s.hll, ss: sketch.NewSpaceSaving(s.m), cut: s.cut,
-		count: sum.count, minLen: sum.minLen, maxLen: sum.maxLen, sumLen: sum.sumLen}
+	sk := &catSketch{hll: s.hll, ss: sketch.NewSpaceSaving(s.m), cut: s.cut, lengths: sum.lengths}
 	leftCut := s.cutMass
 	if s.lastCount > 0 && len(s.last) > MaxTopBytes {
 		leftCut += s.lastCount

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/csvmesh/csvmesh/services/internal/sketch"
 )
 
 // TestRunsToSketchTieOrder checks that a column spilled to runs
@@ -150,20 +152,7 @@ func TestStreamToSketchOracle(t *testing.T) {
 			if c.sk == nil {
 				t.Fatal("not sketched")
 			}
-			ss := c.sk.ss
-			listed := map[string]bool{}
-			for _, it := range ss.TopK(0) {
-				f := truth[string(it.Value)]
-				listed[string(it.Value)] = true
-				if it.Count < f || it.Count-it.Error > f || it.Error > ss.MaxError() {
-					t.Errorf("%.12q…: count %d error %d (max %d), occurs %d", it.Value, it.Count, it.Error, ss.MaxError(), f)
-				}
-			}
-			for v, f := range truth {
-				if !listed[v] && f > ss.Floor() {
-					t.Errorf("%.12q…: occurs %d > Floor %d, not listed", v, f, ss.Floor())
-				}
-			}
+			checkSpaceSaving(t, c.sk.ss, truth)
 		})
 	}
 }
@@ -324,20 +313,7 @@ func TestStreamMergeToSketchOracle(t *testing.T) {
 			if c.sk == nil {
 				t.Fatal("not sketched")
 			}
-			ss := c.sk.ss
-			listed := map[string]bool{}
-			for _, it := range ss.TopK(0) {
-				f := truth[string(it.Value)]
-				listed[string(it.Value)] = true
-				if it.Count < f || it.Count-it.Error > f || it.Error > ss.MaxError() {
-					t.Errorf("%.12q…: count %d error %d (max %d), occurs %d", it.Value, it.Count, it.Error, ss.MaxError(), f)
-				}
-			}
-			for v, f := range truth {
-				if !listed[v] && f > ss.Floor() {
-					t.Errorf("%.12q…: occurs %d > Floor %d, not listed", v, f, ss.Floor())
-				}
-			}
+			checkSpaceSaving(t, c.sk.ss, truth)
 		})
 	}
 }
@@ -394,20 +370,7 @@ func TestRunsToSketchManyValues(t *testing.T) {
 			if st.TopValuesExact != tc.wantExact {
 				t.Fatalf("top_values_exact %v, want %v", st.TopValuesExact, tc.wantExact)
 			}
-			ss := c.sk.ss
-			listed := map[string]bool{}
-			for _, it := range ss.TopK(0) {
-				f := truth[string(it.Value)]
-				listed[string(it.Value)] = true
-				if it.Count < f || it.Count-it.Error > f || it.Error > ss.MaxError() {
-					t.Errorf("%q: count %d error %d (max %d), occurs %d", it.Value, it.Count, it.Error, ss.MaxError(), f)
-				}
-			}
-			for v, f := range truth {
-				if !listed[v] && f > ss.Floor() {
-					t.Errorf("%q: occurs %d > Floor %d, not listed", v, f, ss.Floor())
-				}
-			}
+			checkSpaceSaving(t, c.sk.ss, truth)
 			if tc.wantExact {
 				// Ties go to the value seen first: v00064 (count 1) was first,
 				// and of count 3 the first is row 2's value.
@@ -416,5 +379,25 @@ func TestRunsToSketchManyValues(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkSpaceSaving checks ss against the true counts: every listed count
+// is an upper bound within its error (at most MaxError) of the truth, and
+// every value more frequent than Floor is listed.
+func checkSpaceSaving(t *testing.T, ss *sketch.SpaceSaving, truth map[string]uint64) {
+	t.Helper()
+	listed := map[string]bool{}
+	for _, it := range ss.TopK(0) {
+		f := truth[string(it.Value)]
+		listed[string(it.Value)] = true
+		if it.Count < f || it.Count-it.Error > f || it.Error > ss.MaxError() {
+			t.Errorf("%.12q…: count %d error %d (max %d), occurs %d", it.Value, it.Count, it.Error, ss.MaxError(), f)
+		}
+	}
+	for v, f := range truth {
+		if !listed[v] && f > ss.Floor() {
+			t.Errorf("%.12q…: occurs %d > Floor %d, not listed", v, f, ss.Floor())
+		}
 	}
 }

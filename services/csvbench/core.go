@@ -268,6 +268,33 @@ func coreRun(ctx context.Context, file, outDir string, m coreMode, stdout io.Wri
 
 // convertParquet times the Parquet conversion of the normalized CSV at src.
 func convertParquet(ctx context.Context, src, dst string, schema *typev1.Schema, stdout io.Writer) error {
+	return timeNormalized(src, stdout, func(in io.Reader) (int64, error) {
+		out, err := os.Create(dst)
+		if err != nil {
+			return 0, err
+		}
+		bw := bufio.NewWriterSize(out, 1<<20)
+		rows, err := parquetout.Convert(ctx, bufio.NewReaderSize(in, 1<<20), bw, schema, parquetout.Options{})
+		if err == nil {
+			err = bw.Flush()
+		}
+		return rows, errors.Join(err, out.Close())
+	})
+}
+
+// analyzeNormalized times the analyzer over the normalized CSV at src with
+// its default memory budget, spilling (if asked to) under dir.
+func analyzeNormalized(ctx context.Context, src, dir string, schema *typev1.Schema, exact bool, stdout io.Writer) error {
+	return timeNormalized(src, stdout, func(in io.Reader) (int64, error) {
+		rep, err := analyzer.Analyze(ctx, in, schema, true, nil, analyzer.Config{TempDir: dir, ExactCategorical: exact}, nil)
+		return rep.GetRowCount(), err
+	})
+}
+
+// timeNormalized times run over the normalized CSV a schema run wrote at
+// src and prints the result with the process's peak RSS as JSON; run
+// returns the rows it read.
+func timeNormalized(src string, stdout io.Writer, run func(io.Reader) (int64, error)) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return fmt.Errorf("run a schema mode first: %w", err)
@@ -277,17 +304,8 @@ func convertParquet(ctx context.Context, src, dst string, schema *typev1.Schema,
 	if err != nil {
 		return err
 	}
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	bw := bufio.NewWriterSize(out, 1<<20)
 	start := time.Now()
-	rows, err := parquetout.Convert(ctx, bufio.NewReaderSize(in, 1<<20), bw, schema, parquetout.Options{})
-	if err == nil {
-		err = bw.Flush()
-	}
-	err = errors.Join(err, out.Close())
+	rows, err := run(in)
 	d := time.Since(start)
 	if err != nil {
 		return err
@@ -297,31 +315,6 @@ func convertParquet(ctx context.Context, src, dst string, schema *typev1.Schema,
 		return err
 	}
 	return json.NewEncoder(stdout).Encode(childResult{Seconds: d.Seconds(), Bytes: fi.Size(), RowsValid: rows, PeakRSS: rss})
-}
-
-// analyzeNormalized times the analyzer over the normalized CSV at src with
-// its default memory budget, spilling (if asked to) under dir.
-func analyzeNormalized(ctx context.Context, src, dir string, schema *typev1.Schema, exact bool, stdout io.Writer) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return fmt.Errorf("run a schema mode first: %w", err)
-	}
-	defer in.Close()
-	fi, err := in.Stat()
-	if err != nil {
-		return err
-	}
-	start := time.Now()
-	rep, err := analyzer.Analyze(ctx, in, schema, true, nil, analyzer.Config{TempDir: dir, ExactCategorical: exact}, nil)
-	d := time.Since(start)
-	if err != nil {
-		return err
-	}
-	rss, err := peakRSS(0)
-	if err != nil {
-		return err
-	}
-	return json.NewEncoder(stdout).Encode(childResult{Seconds: d.Seconds(), Bytes: fi.Size(), RowsValid: rep.GetRowCount(), PeakRSS: rss})
 }
 
 // writeCoreTable prints r as a plain-text report.
