@@ -3,6 +3,7 @@ package analyzer
 import (
 	"bytes"
 	"cmp"
+	"container/heap"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -1147,7 +1148,7 @@ type catStream struct {
 	firstCount int64
 	firstRow   int64
 	done       catSummary // the completed values, top aside
-	top        []topEntry // at most m completed values, a min-heap by rank: top[0] ranks lowest
+	top        rankHeap   // at most m completed values; top[0] ranks lowest
 	hll        *sketch.HLL
 	cut        bool // some value was longer than MaxTopBytes
 	// cutMass is the number of occurrences of the completed values (done)
@@ -1231,8 +1232,7 @@ func (s *catStream) offer(v []byte, count, first int64, long bool) {
 	e := topEntry{count: count, first: first, long: long}
 	if len(s.top) < s.m {
 		e.value = setTopValue(nil, v)
-		s.top = append(s.top, e)
-		s.up(len(s.top) - 1)
+		heap.Push(&s.top, e)
 		return
 	}
 	if !e.before(&s.top[0]) {
@@ -1240,7 +1240,7 @@ func (s *catStream) offer(v []byte, count, first int64, long bool) {
 	}
 	e.value = setTopValue(s.top[0].value, v)
 	s.top[0] = e
-	s.down(0)
+	heap.Fix(&s.top, 0)
 }
 
 // setTopValue copies topValue(v) into dst, reusing it when big enough.
@@ -1254,55 +1254,29 @@ func setTopValue(dst, v []byte) []byte {
 	return appendTopValue(dst[:0], v)
 }
 
-// lower reports whether top[i] ranks below top[j].
-func (s *catStream) lower(i, j int) bool { return s.top[j].before(&s.top[i]) }
+// rankHeap is a min-heap of top values by rank (container/heap): the
+// lowest-ranked value is at the root.
+type rankHeap []topEntry
 
-// up restores the heap order from entry i towards the root.
-func (s *catStream) up(i int) {
-	for i > 0 {
-		p := (i - 1) / 2
-		if !s.lower(i, p) {
-			return
-		}
-		s.top[i], s.top[p] = s.top[p], s.top[i]
-		i = p
-	}
-}
-
-// down restores the heap order from entry i towards the leaves.
-func (s *catStream) down(i int) {
-	n := len(s.top)
-	for {
-		c := 2*i + 1
-		if c >= n {
-			return
-		}
-		if r := c + 1; r < n && s.lower(r, c) {
-			c = r
-		}
-		if !s.lower(c, i) {
-			return
-		}
-		s.top[i], s.top[c] = s.top[c], s.top[i]
-		i = c
-	}
+func (h rankHeap) Len() int           { return len(h) }
+func (h rankHeap) Less(i, j int) bool { return h[j].before(&h[i]) }
+func (h rankHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *rankHeap) Push(x any)        { *h = append(*h, x.(topEntry)) }
+func (h *rankHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return e
 }
 
 // removeTop removes from top the value first seen in the given row, if it
 // is there.
 func (s *catStream) removeTop(row int64) {
 	for i := range s.top {
-		if s.top[i].first != row {
-			continue
+		if s.top[i].first == row {
+			heap.Remove(&s.top, i)
+			return
 		}
-		last := len(s.top) - 1
-		s.top[i] = s.top[last]
-		s.top = s.top[:last]
-		if i < last {
-			s.down(i)
-			s.up(i)
-		}
-		return
 	}
 }
 

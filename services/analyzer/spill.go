@@ -213,7 +213,6 @@ type runReader struct {
 	r         *bufio.Reader
 	left      int64
 	rowOffset int64
-	buf       [8]byte
 	str       []byte
 }
 

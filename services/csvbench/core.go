@@ -259,11 +259,17 @@ func coreRun(ctx context.Context, file, outDir string, m coreMode, stdout io.Wri
 	if err != nil {
 		return err
 	}
+	return emitChild(stdout, childResult{Seconds: d.Seconds(), Bytes: fi.Size(), RowsValid: res.GetRowsValid(), RowsRejected: res.GetRowsRejected()})
+}
+
+// emitChild prints a child's result, with the process's peak RSS, as JSON.
+func emitChild(stdout io.Writer, r childResult) error {
 	rss, err := peakRSS(0)
 	if err != nil {
 		return err
 	}
-	return json.NewEncoder(stdout).Encode(childResult{Seconds: d.Seconds(), Bytes: fi.Size(), RowsValid: res.GetRowsValid(), RowsRejected: res.GetRowsRejected(), PeakRSS: rss})
+	r.PeakRSS = rss
+	return json.NewEncoder(stdout).Encode(r)
 }
 
 // convertParquet times the Parquet conversion of the normalized CSV at src.
@@ -310,11 +316,7 @@ func timeNormalized(src string, stdout io.Writer, run func(io.Reader) (int64, er
 	if err != nil {
 		return err
 	}
-	rss, err := peakRSS(0)
-	if err != nil {
-		return err
-	}
-	return json.NewEncoder(stdout).Encode(childResult{Seconds: d.Seconds(), Bytes: fi.Size(), RowsValid: rows, PeakRSS: rss})
+	return emitChild(stdout, childResult{Seconds: d.Seconds(), Bytes: fi.Size(), RowsValid: rows})
 }
 
 // writeCoreTable prints r as a plain-text report.

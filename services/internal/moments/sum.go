@@ -109,18 +109,6 @@ func (s *exactSum) bigFloat() *big.Float {
 	return f.SetMantExp(f, -sumBias)
 }
 
-// isZero reports whether the exact sum is zero.
-func (s *exactSum) isZero() bool {
-	n := *s
-	n.normalize()
-	for _, w := range n.words {
-		if w != 0 {
-			return false
-		}
-	}
-	return true
-}
-
 // float64 returns the exact sum rounded to the nearest float64 (ties to
 // even); a sum beyond the float64 range rounds to ±Inf.
 func (s *exactSum) float64() float64 {
